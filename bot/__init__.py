@@ -1,0 +1,1 @@
+"""Adapters around the engine: Telegram, SQLite storage, command line and terminal preview."""

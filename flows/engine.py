@@ -1,0 +1,244 @@
+"""The engine: `step(session, event)` returns the new session, the replies and the stages reached.
+
+Pure and deterministic: no clock, no randomness, no I/O. The same session and event always give the
+same result, and the given session is never changed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from flows.actions import ACTIONS
+from flows.conditions import AnswerValue
+from flows.content import Content
+from flows.events import (
+    Back,
+    Choose,
+    Done,
+    Event,
+    Restart,
+    Resume,
+    ShowInfo,
+    ShowMenu,
+    ShowSection,
+    Start,
+    Toggle,
+    Typed,
+    Unreadable,
+)
+from flows.machine import FlowMachine
+from flows.model import MessageState, MultiState, ResultState, ScaleState, SingleState, State, TextState
+from flows.replies import Reply
+from flows.session import Session
+from flows.views import Views
+
+
+@dataclass
+class Step:
+    """The outcome of one event: the session after it, what to send, and stages reached (for analytics)."""
+
+    session: Session
+    replies: list[Reply] = field(default_factory=list)
+    stages: list[str] = field(default_factory=list)
+    changed: bool = False  # the event was accepted and the step counter went up
+
+
+class Engine:
+    """Runs the flow in `content` for any number of sessions; built once, shared by all chats."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+        self.machine = FlowMachine(content.flow)
+        self.views = Views(content)
+
+    def new_session(self, language: str | None = None, clinic: str | None = None) -> Session:
+        """A session at the start of the flow, in the best language for a Telegram language code."""
+        return Session(
+            state=self.content.flow.start,
+            language=self.content.texts.language_for(language),
+            clinic=clinic,
+            content_version=self.content.version,
+        )
+
+    def step(self, session: Session, event: Event) -> Step:
+        """Apply `event` to a copy of `session`."""
+        result = Step(session.copy_for_step())
+        if result.session.state not in self.content.states:
+            self._content_changed(result)
+        elif isinstance(event, Choose | Toggle | Done) or (
+            isinstance(event, Back | Restart) and event.step is not None
+        ):
+            if event.step != result.session.step:
+                self._stale(result)
+            else:
+                self._tap(result, event)
+        else:
+            self._command(result, event)
+        return result
+
+    # --- events -------------------------------------------------------------------------------------
+
+    def _tap(self, result: Step, event: Choose | Toggle | Done | Back | Restart) -> None:
+        session = result.session
+        state = self.content.states[session.state]
+        if isinstance(event, Back):
+            self._back(result)
+        elif isinstance(event, Restart):
+            self._restart(result)
+        elif isinstance(event, Toggle) and isinstance(state, MultiState):
+            self._toggle(result, state, event.option)
+        elif isinstance(event, Done) and isinstance(state, MultiState):
+            self._done(result, state)
+        elif isinstance(event, Choose):
+            self._choose(result, state, event.option)
+        else:
+            self._stale(result)
+
+    def _command(self, result: Step, event: Event) -> None:
+        session = result.session
+        views = self.views
+        if isinstance(event, Start):
+            fresh = session.step == 0 and not session.history
+            result.replies += (
+                [views.current(session)]
+                if fresh
+                else [
+                    views.notice(session, "notice.welcome_back"),
+                    views.current(session),
+                ]
+            )
+        elif isinstance(event, Back):
+            self._back(result)
+        elif isinstance(event, Restart):
+            self._restart(result)
+        elif isinstance(event, Typed):
+            self._typed(result, event.text)
+        elif isinstance(event, ShowMenu):
+            result.replies.append(views.menu(session))
+        elif isinstance(event, ShowSection) and event.section in self.content.section_by_id:
+            result.replies.append(views.section(session, event.section))
+        elif isinstance(event, ShowInfo):
+            result.replies += [views.info(session, f"info.{event.topic}"), views.current(session)]
+        elif isinstance(event, Resume):
+            result.replies.append(views.current(session))
+        else:
+            assert isinstance(event, ShowSection | Unreadable), event
+            self._stale(result)
+
+    def _choose(self, result: Step, state: State, option: str) -> None:
+        session = result.session
+        if isinstance(state, MessageState | ResultState) and option == "ok":
+            self._advance(result, None)
+        elif isinstance(state, SingleState) and option in {o.id for o in state.options}:
+            chosen = next(o for o in state.options if o.id == option)
+            if chosen.action:
+                self._mark(result, ACTIONS[chosen.action](session))
+            if state.short is not None:
+                self._record(session, state.id, option)
+            self._advance(result, option)
+        elif isinstance(state, ScaleState) and option.isdigit() and state.low <= int(option) <= state.high:
+            self._record(session, state.id, int(option))
+            self._advance(result, None)
+        elif isinstance(state, TextState) and option == "skip":
+            session.answers.pop(state.id, None)
+            self._advance(result, None)
+        else:
+            self._stale(result)
+
+    def _toggle(self, result: Step, state: MultiState, option_id: str) -> None:
+        session = result.session
+        options = {o.id: o for o in state.options}
+        if option_id not in options:
+            self._stale(result)
+            return
+        if option_id in session.draft:
+            session.draft.remove(option_id)
+        elif options[option_id].exclusive:
+            session.draft = [option_id]
+        else:
+            session.draft = [d for d in session.draft if not options[d].exclusive] + [option_id]
+        self._bump(result)
+        result.replies.append(self.views.current(session, edit=True))
+
+    def _done(self, result: Step, state: MultiState) -> None:
+        session = result.session
+        if not session.draft:
+            result.replies += [self.views.notice(session, "notice.pick_one"), self.views.current(session)]
+            return
+        chosen = [o.id for o in state.options if o.id in session.draft]
+        self._record(session, state.id, chosen)
+        self._advance(result, None)
+
+    def _typed(self, result: Step, text: str) -> None:
+        session = result.session
+        state = self.content.states[session.state]
+        if not isinstance(state, TextState):
+            result.replies += [self.views.notice(session, "notice.use_buttons"), self.views.current(session)]
+        elif not text.strip() or len(text) > state.max_length:
+            result.replies += [
+                self.views.notice(session, "notice.text_too_long"),
+                self.views.current(session),
+            ]
+        else:
+            self._record(session, state.id, text.strip())
+            self._advance(result, None)
+
+    def _back(self, result: Step) -> None:
+        session = result.session
+        if not session.history:
+            result.replies += [
+                self.views.notice(session, "notice.first_question"),
+                self.views.current(session),
+            ]
+            return
+        session.state = session.history.pop()
+        previous = session.answers.get(session.state)
+        session.draft = list(previous) if isinstance(previous, list) else []
+        self._bump(result)
+        result.replies.append(self.views.current(session))
+
+    def _restart(self, result: Step) -> None:
+        old = result.session
+        fresh = self.new_session(old.language, old.clinic)
+        fresh.step = old.step
+        result.session = fresh
+        self._bump(result)
+        result.replies.append(self.views.current(fresh))
+
+    def _stale(self, result: Step) -> None:
+        session = result.session
+        result.replies += [self.views.notice(session, "notice.stale"), self.views.current(session)]
+
+    def _content_changed(self, result: Step) -> None:
+        self._restart(result)
+        result.replies.insert(0, self.views.notice(result.session, "notice.content_changed"))
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    def _advance(self, result: Step, option: str | None) -> None:
+        session = result.session
+        target = self.machine.advance(session.state, session.answers, option)
+        if target is None:  # the validator rules this out; never leave the patient without a reply
+            self._stale(result)
+            return
+        session.history.append(session.state)
+        session.state = target
+        session.draft = []
+        self._bump(result)
+        entered = self.content.states[target]
+        self._mark(result, entered.stage)
+        if entered.action:
+            self._mark(result, ACTIONS[entered.action](session))
+        result.replies.append(self.views.current(session))
+
+    def _record(self, session: Session, question: str, value: AnswerValue) -> None:
+        if session.consent is True:
+            session.answers[question] = value
+
+    def _bump(self, result: Step) -> None:
+        result.session.step += 1
+        result.changed = True
+
+    def _mark(self, result: Step, stage: str | None) -> None:
+        if stage:
+            result.stages.append(stage)

@@ -1,0 +1,36 @@
+"""What the engine answers with: plain data that bot/ renders for Telegram or the terminal."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ReplyKind = Literal["question", "message", "notice"]
+
+
+@dataclass(frozen=True)
+class Button:
+    """An inline button: its label and the callback data it sends."""
+
+    label: str
+    data: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    """One message: `key` names the text it came from (tests assert on it), `text` is Telegram HTML.
+
+    With `edit`, it replaces the message whose button was tapped (e.g. a tick on a multi-choice
+    question). A "notice" is short and may be shown as a pop-up answer to a tapped button.
+    """
+
+    key: str
+    text: str
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    kind: ReplyKind = "message"
+    edit: bool = False
+    extra_keys: tuple[str, ...] = field(default=())
+
+    def keys(self) -> tuple[str, ...]:
+        """Every text key this reply was built from."""
+        return (self.key, *self.extra_keys)

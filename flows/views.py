@@ -1,0 +1,198 @@
+"""Build the replies that show a state, the menu, a section or a result, in the session's language."""
+
+from __future__ import annotations
+
+import html
+
+from flows.candidacy import CandidacyResult, evaluate
+from flows.conditions import AnswerValue, holds
+from flows.content import Content
+from flows.events import Back, Choose, Done, Restart, Resume, ShowMenu, ShowSection, Toggle, encode
+from flows.model import (
+    QUESTION_TYPES,
+    MenuState,
+    MessageState,
+    MultiState,
+    ResultState,
+    ScaleState,
+    SingleState,
+    State,
+    StopState,
+    TextState,
+)
+from flows.replies import Button, Reply
+from flows.session import Session
+
+Rows = tuple[tuple[Button, ...], ...]
+
+SYSTEM_KEYS = (
+    "common.back",
+    "common.continue",
+    "common.done",
+    "common.skip",
+    "common.restart",
+    "common.menu",
+    "common.resume",
+    "common.tick_on",
+    "common.tick_off",
+    "notice.stale",
+    "notice.use_buttons",
+    "notice.pick_one",
+    "notice.first_question",
+    "notice.text_too_long",
+    "notice.welcome_back",
+    "notice.content_changed",
+    "result.why",
+    "result.based_on",
+    "result.no_rules",
+    "result.disclaimer",
+    "menu.intro",
+    "menu.for_you",
+    "section.sources",
+    "info.help",
+    "info.privacy",
+)
+NOTICE_KEYS = tuple(key for key in SYSTEM_KEYS if key.startswith("notice."))
+
+
+class Views:
+    """Turns content and a session into Replies; holds no state of its own."""
+
+    def __init__(self, content: Content) -> None:
+        self.content = content
+
+    def text(self, session: Session, key: str) -> str:
+        """The text for `key` in the session's language."""
+        return self.content.texts.get(session.language, key)
+
+    def notice(self, session: Session, key: str) -> Reply:
+        """A short notice (shown as a pop-up when it answers a tapped button)."""
+        return Reply(key=key, text=self.text(session, key), kind="notice")
+
+    def info(self, session: Session, key: str) -> Reply:
+        """A plain message from a text key."""
+        return Reply(key=key, text=self.text(session, key))
+
+    def current(self, session: Session, edit: bool = False) -> Reply:
+        """The current state as a message with its buttons."""
+        state = self.content.states[session.state]
+        if isinstance(state, MenuState):
+            return self.menu(session)
+        if isinstance(state, ResultState):
+            return self._result(session, state)
+        rows = self._answer_rows(session, state)
+        if isinstance(state, StopState):
+            rows += ((self._button(session, "common.restart", Restart(session.step)),),)
+        elif session.history:
+            rows += ((self._button(session, "common.back", Back(session.step)),),)
+        return Reply(
+            key=state.text, text=self.text(session, state.text), buttons=rows, kind="question", edit=edit
+        )
+
+    def _answer_rows(self, session: Session, state: State) -> Rows:
+        step = session.step
+        if isinstance(state, MessageState):
+            return ((self._button(session, state.button, Choose(step, "ok")),),)
+        if isinstance(state, SingleState):
+            return tuple((self._button(session, o.label, Choose(step, o.id)),) for o in state.options)
+        if isinstance(state, MultiState):
+            rows = []
+            for option in state.options:
+                tick = "common.tick_on" if option.id in session.draft else "common.tick_off"
+                label = f"{self.text(session, tick)} {self.text(session, option.label)}"
+                rows.append((Button(label, encode(Toggle(step, option.id))),))
+            rows.append((self._button(session, "common.done", Done(step)),))
+            return tuple(rows)
+        if isinstance(state, ScaleState):
+            numbers = [Button(str(n), encode(Choose(step, str(n)))) for n in range(state.low, state.high + 1)]
+            middle = (len(numbers) + 1) // 2
+            return (tuple(numbers[:middle]), tuple(numbers[middle:]))
+        if isinstance(state, TextState):
+            return ((self._button(session, "common.skip", Choose(step, "skip")),),)
+        return ()
+
+    def _button(
+        self, session: Session, key: str, event: Back | Choose | Done | Restart | Resume | ShowMenu
+    ) -> Button:
+        return Button(self.text(session, key), encode(event))
+
+    def menu(self, session: Session) -> Reply:
+        """The sections, those matching the patient's answers first, with a way back to the questions."""
+        matched = [
+            s for s in self.content.sections if s.match is not None and holds(s.match, session.answers)
+        ]
+        others = [s for s in self.content.sections if s not in matched]
+        rows = [(Button(self.text(session, s.title), encode(ShowSection(s.id))),) for s in matched + others]
+        state = self.content.states[session.state]
+        if isinstance(state, MenuState | StopState):
+            rows.append((self._button(session, "common.restart", Restart(session.step)),))
+        else:
+            rows.append((self._button(session, "common.resume", Resume()),))
+        keys = ["menu.intro"]
+        if matched:
+            keys.append("menu.for_you")
+        text = "\n\n".join(self.text(session, key) for key in keys)
+        return Reply(
+            key="menu.intro", text=text, buttons=tuple(rows), kind="question", extra_keys=tuple(keys[1:])
+        )
+
+    def section(self, session: Session, section_id: str) -> Reply:
+        """One section: title, body and sources, with buttons to the menu and back to the questions."""
+        section = self.content.section_by_id[section_id]
+        parts = [f"<b>{self.text(session, section.title)}</b>", self.text(session, section.body)]
+        if section.sources:
+            sources = "\n".join(f"• {html.escape(source)}" for source in section.sources)
+            parts.append(f"<i>{self.text(session, 'section.sources')}</i>\n{sources}")
+        rows = (
+            (self._button(session, "common.menu", ShowMenu()),),
+            (self._button(session, "common.resume", Resume()),),
+        )
+        return Reply(key=section.body, text="\n\n".join(parts), buttons=rows, extra_keys=(section.title,))
+
+    def result(self, session: Session) -> CandidacyResult:
+        """The candidacy result for the session's answers."""
+        return evaluate(self.content.candidacy, session.answers)
+
+    def _result(self, session: Session, state: ResultState) -> Reply:
+        result = self.result(session)
+        outcome = result.outcome
+        parts = [
+            self.text(session, state.text),
+            f"<b>{self.text(session, outcome.title)}</b>\n{self.text(session, outcome.body)}",
+        ]
+        if result.findings:
+            lines = [self.text(session, "result.why")]
+            for finding in result.findings:
+                answers = "; ".join(self.describe_answer(session, q) for q in finding.questions)
+                based_on = self.text(session, "result.based_on")
+                lines.append(f"• {self.text(session, finding.rule.reason)}\n  <i>{based_on} {answers}</i>")
+            parts.append("\n".join(lines))
+        else:
+            parts.append(self.text(session, "result.no_rules"))
+        parts.append(self.text(session, "result.disclaimer"))
+        rows: list[tuple[Button, ...]] = [(self._button(session, state.button, Choose(session.step, "ok")),)]
+        if session.history:
+            rows.append((self._button(session, "common.back", Back(session.step)),))
+        keys = (outcome.title, outcome.body, *(f.rule.reason for f in result.findings))
+        return Reply(
+            key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question", extra_keys=keys
+        )
+
+    def describe_answer(self, session: Session, question_id: str) -> str:
+        """'Question: answer' in plain words (user-typed text escaped)."""
+        state = self.content.states.get(question_id)
+        value = session.answers.get(question_id)
+        if not isinstance(state, QUESTION_TYPES) or value is None or state.short is None:
+            return ""
+        return f"{self.text(session, state.short)}: {self.answer_label(session, state, value)}"
+
+    def answer_label(self, session: Session, state: State, value: AnswerValue) -> str:
+        """An answer as the patient saw it: option labels, a number, or their own escaped text."""
+        labels = {o.id: o.label for o in getattr(state, "options", [])}
+        if isinstance(value, list):
+            return ", ".join(self.text(session, labels[v]) for v in value if v in labels)
+        if isinstance(value, int):
+            return str(value)
+        if value in labels:
+            return self.text(session, labels[value])
+        return html.escape(value)
