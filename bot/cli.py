@@ -64,9 +64,7 @@ def _load_or_exit(folder: Path) -> Content:
     if result.content is None:
         for problem in result.problems:
             print(problem, file=sys.stderr)
-        raise ConfigError(
-            f"content in {folder} has {len(result.problems)} problem(s): run python -m bot validate"
-        )
+        raise ConfigError(f"content in {folder} has {len(result.problems)} problem(s): run python -m bot validate")
     return result.content
 
 

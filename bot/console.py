@@ -24,9 +24,7 @@ QUIT = {"quit", "exit", "/quit"}
 HELP = "Type a number to tap a button; 'back', 'restart', 'menu' or 'quit'; anything else is sent as text."
 
 
-def run_console(
-    engine: Engine, lines: Iterable[str], write: Callable[[str], None], language: str = "en"
-) -> int:
+def run_console(engine: Engine, lines: Iterable[str], write: Callable[[str], None], language: str = "en") -> int:
     """Drive `engine` from `lines` (e.g. stdin) and write what the patient would see; returns an exit code."""
     session = engine.new_session(language)
     write(HELP)

@@ -92,9 +92,7 @@ def check_content(
 
 
 class _Checker:
-    def __init__(
-        self, flow: Flow, sections: Sections, candidacy: Candidacy, documents: dict[str, YamlDocument]
-    ):
+    def __init__(self, flow: Flow, sections: Sections, candidacy: Candidacy, documents: dict[str, YamlDocument]):
         self.flow = flow
         self.sections = sections
         self.candidacy = candidacy
@@ -118,17 +116,13 @@ class _Checker:
         self._unique([o.id for o in self.candidacy.outcomes], self.candidacy_doc, "outcomes", "outcome")
         self._unique([r.id for r in self.candidacy.rules], self.candidacy_doc, "rules", "rule")
 
-    def _unique(
-        self, ids: list[str], document: YamlDocument, field: str, what: str, *prefix: str | int
-    ) -> None:
+    def _unique(self, ids: list[str], document: YamlDocument, field: str, what: str, *prefix: str | int) -> None:
         seen: set[str] = set()
         list_location = (*prefix,) if prefix else (field,)
         for index, item in enumerate(ids):
             if item in seen:
                 path, line = self._at(document, *list_location, index, "id")
-                self.problems.append(
-                    DuplicateId(path, line, f"{what} id '{item}' is used twice", "rename one")
-                )
+                self.problems.append(DuplicateId(path, line, f"{what} id '{item}' is used twice", "rename one"))
             seen.add(item)
 
     # --- flow ---------------------------------------------------------------------------------------
@@ -137,9 +131,7 @@ class _Checker:
         if self.flow.start not in self.states:
             path, line = self._at(self.flow_doc, "start")
             self.problems.append(
-                UnknownReference(
-                    path, line, f"start state '{self.flow.start}' does not exist", self._ids_hint()
-                )
+                UnknownReference(path, line, f"start state '{self.flow.start}' does not exist", self._ids_hint())
             )
         for index, state in enumerate(self.flow.states):
             self._check_actions(index, state)
@@ -179,9 +171,7 @@ class _Checker:
             if target not in self.states:
                 path, line = self._at(self.flow_doc, *location)
                 self.problems.append(
-                    UnknownReference(
-                        path, line, f"'{state.id}' leads to unknown state '{target}'", self._ids_hint()
-                    )
+                    UnknownReference(path, line, f"'{state.id}' leads to unknown state '{target}'", self._ids_hint())
                 )
 
     def _check_way_forward(self, index: int, state: State) -> None:
@@ -201,8 +191,7 @@ class _Checker:
                         )
                     )
         for next_, location in [(state_next, ("states", index, "next"))] + [
-            (o.next, ("states", index, "options", j, "next"))
-            for j, o in enumerate(getattr(state, "options", []))
+            (o.next, ("states", index, "options", j, "next")) for j, o in enumerate(getattr(state, "options", []))
         ]:
             if isinstance(next_, list) and (not next_ or next_[-1].when is not None):
                 path, line = self._at(self.flow_doc, *location)
@@ -247,9 +236,7 @@ class _Checker:
             for j, option in enumerate(getattr(state, "options", [])):
                 for k, branch in enumerate(branches(option.next)):
                     if branch.when is not None:
-                        self._condition(
-                            branch.when, self.flow_doc, ("states", index, "options", j, "next", k, "when")
-                        )
+                        self._condition(branch.when, self.flow_doc, ("states", index, "options", j, "next", k, "when"))
             for k, branch in enumerate(branches(getattr(state, "next", None))):
                 if branch.when is not None:
                     self._condition(branch.when, self.flow_doc, ("states", index, "next", k, "when"))
@@ -259,9 +246,7 @@ class _Checker:
         for index, rule in enumerate(self.candidacy.rules):
             self._condition(rule.when, self.candidacy_doc, ("rules", index, "when"))
 
-    def _condition(
-        self, condition: Condition, document: YamlDocument, location: tuple[str | int, ...]
-    ) -> None:
+    def _condition(self, condition: Condition, document: YamlDocument, location: tuple[str | int, ...]) -> None:
         for key, child in (("all", condition.all_), ("any", condition.any_)):
             for index, part in enumerate(child or []):
                 self._condition(part, document, (*location, key, index))
@@ -340,9 +325,7 @@ class _Checker:
             if rule.outcome not in outcomes:
                 path, line = self._at(self.candidacy_doc, "rules", index, "outcome")
                 self.problems.append(
-                    UnknownReference(
-                        path, line, f"rule '{rule.id}' points to unknown outcome '{rule.outcome}'", hint
-                    )
+                    UnknownReference(path, line, f"rule '{rule.id}' points to unknown outcome '{rule.outcome}'", hint)
                 )
 
     # --- texts and Telegram limits ------------------------------------------------------------------
@@ -350,9 +333,7 @@ class _Checker:
     def _uses(self) -> list[_Use]:
         uses: list[_Use] = []
 
-        def add(
-            key: str | None, document: YamlDocument, location: tuple[str | int, ...], label: bool
-        ) -> None:
+        def add(key: str | None, document: YamlDocument, location: tuple[str | int, ...], label: bool) -> None:
             if key is not None:
                 uses.append(_Use(key, document.path, document.line_of(location), label))
 

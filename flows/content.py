@@ -24,6 +24,4 @@ class Content:
     def __post_init__(self) -> None:
         object.__setattr__(self, "states", {state.id: state for state in self.flow.states})
         object.__setattr__(self, "section_by_id", {section.id: section for section in self.sections})
-        object.__setattr__(
-            self, "outcome_by_id", {outcome.id: outcome for outcome in self.candidacy.outcomes}
-        )
+        object.__setattr__(self, "outcome_by_id", {outcome.id: outcome for outcome in self.candidacy.outcomes})

@@ -90,18 +90,7 @@ class Unreadable:
 
 
 Event = (
-    Start
-    | Choose
-    | Toggle
-    | Done
-    | Back
-    | Restart
-    | Typed
-    | ShowMenu
-    | ShowSection
-    | Resume
-    | ShowInfo
-    | Unreadable
+    Start | Choose | Toggle | Done | Back | Restart | Typed | ShowMenu | ShowSection | Resume | ShowInfo | Unreadable
 )
 
 _STEPPED = re.compile(r"^([ctdbr])(\d{1,9})(?::([a-z0-9_]{1,62}))?$")

@@ -54,9 +54,7 @@ def load_content(root: Path) -> LoadResult:
     problems += check_content(flow, sections, candidacy, texts, documents, DEFAULT_LANGUAGE)
     if problems:
         return LoadResult(None, problems)
-    by_language = {
-        lang: {key: entry.text for key, entry in entries.items()} for lang, entries in texts.items()
-    }
+    by_language = {lang: {key: entry.text for key, entry in entries.items()} for lang, entries in texts.items()}
     content = Content(
         flow=flow,
         sections=sections.sections,
@@ -90,9 +88,7 @@ def _parse(path: Path, problems: list[Problem]) -> YamlDocument | None:
         problems.append(DuplicateKey(path, line, f"key '{key}' appears twice", "keep one; the first is lost"))
     for key, line in document.ambiguous_keys:
         problems.append(
-            SchemaViolation(
-                path, line, f"key '{key}' is read by YAML as true/false/null", f'quote it: "{key}"'
-            )
+            SchemaViolation(path, line, f"key '{key}' is read by YAML as true/false/null", f'quote it: "{key}"')
         )
     return document
 
@@ -142,9 +138,7 @@ def _hint(detail: Any, document: YamlDocument, location: tuple[str | int, ...]) 
 def _load_texts(folder: Path, problems: list[Problem]) -> dict[str, dict[str, TextEntry]]:
     texts: dict[str, dict[str, TextEntry]] = {}
     if not (folder / f"{DEFAULT_LANGUAGE}.yaml").is_file():
-        problems.append(
-            MissingFile(folder / f"{DEFAULT_LANGUAGE}.yaml", 1, "default-language texts not found")
-        )
+        problems.append(MissingFile(folder / f"{DEFAULT_LANGUAGE}.yaml", 1, "default-language texts not found"))
     for path in sorted(folder.glob("*.yaml")):
         document = _parse(path, problems)
         if document is None:

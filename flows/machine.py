@@ -102,9 +102,7 @@ class FlowMachine:
     def _add(self, source: str, next_: Next | None, base: list[Any], option: Option | None) -> None:
         for branch in branches(next_):
             conditions = [*base, _When(branch.when)] if branch.when is not None else list(base)
-            self.transitions.append(
-                {"trigger": ADVANCE, "source": source, "dest": branch.to, "conditions": conditions}
-            )
+            self.transitions.append({"trigger": ADVANCE, "source": source, "dest": branch.to, "conditions": conditions})
 
     def advance(self, state: str, answers: Answers, option: str | None = None) -> str | None:
         """The state after `state` for these answers and chosen option; None when no way out matches."""

@@ -51,6 +51,18 @@ SYSTEM_KEYS = (
     "section.sources",
     "info.help",
     "info.privacy",
+    # used by the Telegram adapter (bot/)
+    "bot.private_only",
+    "bot.unsupported",
+    "bot.edited",
+    "bot.delete_confirm",
+    "bot.delete_yes",
+    "bot.delete_no",
+    "bot.deleted",
+    "bot.delete_cancelled",
+    "bot.error",
+    "bot.language_choose",
+    *(f"command.{name}" for name in ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")),
 )
 NOTICE_KEYS = tuple(key for key in SYSTEM_KEYS if key.startswith("notice."))
 
@@ -85,9 +97,7 @@ class Views:
             rows += ((self._button(session, "common.restart", Restart(session.step)),),)
         elif session.history:
             rows += ((self._button(session, "common.back", Back(session.step)),),)
-        return Reply(
-            key=state.text, text=self.text(session, state.text), buttons=rows, kind="question", edit=edit
-        )
+        return Reply(key=state.text, text=self.text(session, state.text), buttons=rows, kind="question", edit=edit)
 
     def _answer_rows(self, session: Session, state: State) -> Rows:
         step = session.step
@@ -111,16 +121,12 @@ class Views:
             return ((self._button(session, "common.skip", Choose(step, "skip")),),)
         return ()
 
-    def _button(
-        self, session: Session, key: str, event: Back | Choose | Done | Restart | Resume | ShowMenu
-    ) -> Button:
+    def _button(self, session: Session, key: str, event: Back | Choose | Done | Restart | Resume | ShowMenu) -> Button:
         return Button(self.text(session, key), encode(event))
 
     def menu(self, session: Session) -> Reply:
         """The sections, those matching the patient's answers first, with a way back to the questions."""
-        matched = [
-            s for s in self.content.sections if s.match is not None and holds(s.match, session.answers)
-        ]
+        matched = [s for s in self.content.sections if s.match is not None and holds(s.match, session.answers)]
         others = [s for s in self.content.sections if s not in matched]
         rows = [(Button(self.text(session, s.title), encode(ShowSection(s.id))),) for s in matched + others]
         state = self.content.states[session.state]
@@ -132,9 +138,7 @@ class Views:
         if matched:
             keys.append("menu.for_you")
         text = "\n\n".join(self.text(session, key) for key in keys)
-        return Reply(
-            key="menu.intro", text=text, buttons=tuple(rows), kind="question", extra_keys=tuple(keys[1:])
-        )
+        return Reply(key="menu.intro", text=text, buttons=tuple(rows), kind="question", extra_keys=tuple(keys[1:]))
 
     def section(self, session: Session, section_id: str) -> Reply:
         """One section: title, body and sources, with buttons to the menu and back to the questions."""
@@ -174,9 +178,7 @@ class Views:
         if session.history:
             rows.append((self._button(session, "common.back", Back(session.step)),))
         keys = (outcome.title, outcome.body, *(f.rule.reason for f in result.findings))
-        return Reply(
-            key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question", extra_keys=keys
-        )
+        return Reply(key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question", extra_keys=keys)
 
     def describe_answer(self, session: Session, question_id: str) -> str:
         """'Question: answer' in plain words (user-typed text escaped)."""

@@ -73,7 +73,5 @@ def _convert(node: Node, location: Path_, document: YamlDocument, scalars: SafeC
             result[key] = _convert(value_node, (*location, key), document, scalars)
         return result
     if isinstance(node, SequenceNode):
-        return [
-            _convert(item, (*location, index), document, scalars) for index, item in enumerate(node.value)
-        ]
+        return [_convert(item, (*location, index), document, scalars) for index, item in enumerate(node.value)]
     return scalars.construct_object(node, deep=True)

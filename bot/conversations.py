@@ -1,0 +1,63 @@
+"""Apply one event to one chat: load its row, step the engine, save before anything is sent."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.storage import ChatRecord, SqliteStore, VersionConflict, utc_now
+from flows.engine import Engine, Step
+from flows.events import Event, Resume
+
+MAX_CONFLICT_RETRIES = 3
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The engine's step for this chat, after it was stored."""
+
+    step: Step
+    record: ChatRecord
+
+
+class Conversations:
+    """The engine and the store together; callers hold the chat's lock so updates apply in order."""
+
+    def __init__(self, engine: Engine, store: SqliteStore) -> None:
+        self.engine = engine
+        self.store = store
+
+    async def apply(self, chat_id: int, event: Event, language_code: str | None = None) -> Outcome:
+        """Step the chat's session with `event` and store the result (retrying if another writer won)."""
+        for attempt in range(MAX_CONFLICT_RETRIES):
+            record = await self.store.load(chat_id)
+            new = record is None
+            if record is None:
+                record = ChatRecord(chat_id, self.engine.new_session(language_code))
+            step = self.engine.step(record.session, event)
+            stages = (["started"] if new else []) + step.stages
+            updated = self._with_consent(record, step)
+            try:
+                await self.store.save(updated, stages)
+            except VersionConflict:
+                if attempt == MAX_CONFLICT_RETRIES - 1:
+                    raise
+                continue
+            return Outcome(step, updated)
+        raise AssertionError("unreachable")
+
+    async def set_language(self, chat_id: int, language: str) -> Outcome:
+        """Switch the chat's language and show the current question again in it."""
+        record = await self.store.load(chat_id) or ChatRecord(chat_id, self.engine.new_session(language))
+        record.session = record.session.model_copy(update={"language": language})
+        step = self.engine.step(record.session, Resume())
+        await self.store.save(record)
+        return Outcome(step, record)
+
+    def _with_consent(self, record: ChatRecord, step: Step) -> ChatRecord:
+        session = step.session
+        consent_at, consent_version = record.consent_at, record.consent_version
+        if session.consent is True and record.session.consent is not True:
+            consent_at, consent_version = utc_now(), session.content_version
+        elif session.consent is not True:
+            consent_at, consent_version = None, None
+        return ChatRecord(record.chat_id, session, record.row_version, consent_at, consent_version, True)

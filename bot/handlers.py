@@ -1,0 +1,167 @@
+"""Telegram updates -> engine events -> stored session -> replies. One place turns updates into events."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import CallbackQuery, Update
+from telegram.ext import ContextTypes
+
+from bot.conversations import Conversations
+from bot.delivery import ChatUnreachable, deliver
+from bot.render import Sender
+from flows.events import Back, Event, Restart, Resume, ShowInfo, ShowMenu, Start, Typed, decode
+from flows.replies import Button, Reply
+
+log = logging.getLogger(__name__)
+
+COMMAND_EVENTS: dict[str, Event] = {
+    "menu": ShowMenu(),
+    "back": Back(),
+    "restart": Restart(),
+    "help": ShowInfo("help"),
+    "privacy": ShowInfo("privacy"),
+}
+LANGUAGE_PREFIX = "l:"
+DELETE_YES, DELETE_NO = "x:yes", "x:no"
+
+
+class ChatHandlers:
+    """The bot's update handlers; every one answers the chat (or deliberately ignores channels)."""
+
+    def __init__(self, conversations: Conversations) -> None:
+        self.conversations = conversations
+        self.texts = conversations.engine.content.texts
+
+    # --- entry points registered in bot.app ---------------------------------------------------------
+
+    async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/start, with an optional deep-link payload (kept for clinic referrals)."""
+        payload = context.args[0] if context.args else None
+        await self._apply(update, Start(payload))
+
+    async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/menu, /back, /restart, /help, /privacy; unknown commands get the help text."""
+        message = update.effective_message
+        name = (message.text or "").split()[0].lstrip("/").split("@")[0].lower() if message else ""
+        await self._apply(update, COMMAND_EVENTS.get(name, ShowInfo("help")))
+
+    async def on_language(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/language: buttons for every language we have."""
+        language = await self._language(update)
+        buttons = tuple(
+            (Button(self.texts.get(code, f"language.{code}"), f"{LANGUAGE_PREFIX}{code}"),)
+            for code in self.texts.languages
+        )
+        await self._send(update, [Reply("bot.language_choose", self._text(language, "bot.language_choose"), buttons)])
+
+    async def on_delete(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/delete: ask to confirm before erasing."""
+        language = await self._language(update)
+        buttons = (
+            (Button(self._text(language, "bot.delete_yes"), DELETE_YES),),
+            (Button(self._text(language, "bot.delete_no"), DELETE_NO),),
+        )
+        await self._send(update, [Reply("bot.delete_confirm", self._text(language, "bot.delete_confirm"), buttons)])
+
+    async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Any tapped button: delete and language confirmations here, everything else to the engine."""
+        query = update.callback_query
+        assert query is not None
+        data = query.data or ""
+        if data in (DELETE_YES, DELETE_NO):
+            await self._confirm_delete(update, query, data == DELETE_YES)
+        elif data.startswith(LANGUAGE_PREFIX) and data[len(LANGUAGE_PREFIX) :] in self.texts.languages:
+            chat_id = self._chat_id(update)
+            outcome = await self.conversations.set_language(chat_id, data[len(LANGUAGE_PREFIX) :])
+            await self._send(update, outcome.step.replies, changed=True)
+        else:
+            await self._apply(update, decode(data))
+
+    async def on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Typed text: an answer where a question expects it, otherwise a friendly pointer to the buttons."""
+        message = update.effective_message
+        await self._apply(update, Typed(message.text if message and message.text else ""))
+
+    async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Stickers, photos, voice, files, locations...: say what works, show the question again."""
+        await self._apply(update, Resume(), notice="bot.unsupported")
+
+    async def on_edited(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An edited message: edits are not read; the question is shown again."""
+        await self._apply(update, Resume(), notice="bot.edited")
+
+    async def on_not_private(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Groups: the bot works in private chats only, so no health talk happens in front of others."""
+        user = update.effective_user
+        language = self.texts.language_for(user.language_code if user else None)
+        if update.callback_query is not None:
+            await deliver(lambda: update.callback_query.answer(), "answerCallbackQuery")  # type: ignore[union-attr]
+        chat = update.effective_chat
+        if chat is not None:
+            text = self._text(language, "bot.private_only")
+            await deliver(lambda: chat.send_message(text), "sendMessage")
+
+    async def on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Log the error (no token, no answers) and tell the user what to do."""
+        error = context.error
+        log.error("error while handling an update: %s", type(error).__name__, exc_info=error)
+        if not isinstance(update, Update) or update.effective_chat is None or isinstance(error, ChatUnreachable):
+            return
+        chat_id = update.effective_chat.id
+        language = self.texts.language_for(update.effective_user.language_code if update.effective_user else None)
+        try:
+            if update.callback_query is not None:
+                await update.callback_query.answer()
+            await context.bot.send_message(chat_id, self._text(language, "bot.error"))
+        except Exception as send_error:
+            log.warning("could not tell the user about the error: %s", type(send_error).__name__)
+
+    # --- helpers ------------------------------------------------------------------------------------
+
+    async def _apply(self, update: Update, event: Event, notice: str | None = None) -> None:
+        chat_id = self._chat_id(update)
+        user = update.effective_user
+        outcome = await self.conversations.apply(chat_id, event, user.language_code if user else None)
+        replies = outcome.step.replies
+        if notice is not None:
+            language = outcome.record.session.language
+            replies = [Reply(notice, self._text(language, notice), kind="notice"), *replies]
+        await self._send(update, replies, changed=outcome.step.changed)
+
+    async def _confirm_delete(self, update: Update, query: CallbackQuery, confirmed: bool) -> None:
+        chat_id = self._chat_id(update)
+        language = await self._language(update)
+        if confirmed:
+            await self.conversations.store.erase(chat_id)
+            reply = Reply("bot.deleted", self._text(language, "bot.deleted"))
+        else:
+            reply = Reply("bot.delete_cancelled", self._text(language, "bot.delete_cancelled"))
+        await self._send(update, [reply], changed=True)
+        if not confirmed:
+            await self._apply(update, Resume())
+
+    async def _send(self, update: Update, replies: list[Reply], changed: bool = False) -> None:
+        chat_id = self._chat_id(update)
+        try:
+            await Sender(update.get_bot(), chat_id).send(replies, update.callback_query, changed)
+        except ChatUnreachable:
+            log.info("chat blocked the bot; marked inactive")
+            await self.conversations.store.mark_inactive(chat_id)
+
+    async def _language(self, update: Update) -> str:
+        record = await self.conversations.store.load(self._chat_id(update))
+        if record is not None:
+            return record.session.language
+        user = update.effective_user
+        return self.texts.language_for(user.language_code if user else None)
+
+    def _text(self, language: str, key: str) -> str:
+        return self.texts.get(language, key)
+
+    @staticmethod
+    def _chat_id(update: Update) -> int:
+        chat = update.effective_chat
+        if chat is None:
+            raise ValueError("update without a chat")
+        return chat.id

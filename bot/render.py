@@ -1,0 +1,110 @@
+"""Send the engine's replies to Telegram: keyboards, long texts split, edits in place, pop-up notices."""
+
+from __future__ import annotations
+
+import logging
+
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram.constants import ChatAction, ParseMode
+from telegram.error import BadRequest
+
+from bot.delivery import deliver
+from flows.limits import split_message, visible_length
+from flows.replies import Reply
+
+log = logging.getLogger(__name__)
+TYPING_THRESHOLD_CHARS = 1200
+NOTICE_MAX_CHARS = 200
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The inline keyboard for a reply's buttons (None when it has none)."""
+    if not reply.buttons:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(button.label, callback_data=button.data) for button in row] for row in reply.buttons]
+    )
+
+
+class Sender:
+    """Sends replies to one chat, in order, through `deliver` (retries, 403 -> ChatUnreachable)."""
+
+    def __init__(self, bot: Bot, chat_id: int) -> None:
+        self.bot = bot
+        self.chat_id = chat_id
+
+    async def send(self, replies: list[Reply], query: CallbackQuery | None = None, changed: bool = False) -> None:
+        """Answer a tapped button (with the first notice as a pop-up), edit or clear its message, send the rest."""
+        to_send = list(replies)
+        if query is not None:
+            notice = next((r for r in to_send if r.kind == "notice"), None)
+            popup = notice.text[:NOTICE_MAX_CHARS] if notice else None
+            await self._answer_query(query, popup)
+            if notice is not None:
+                to_send.remove(notice)
+            editable = next((r for r in to_send if r.edit), None)
+            if editable is not None and await self._edit(query, editable):
+                to_send.remove(editable)
+            elif changed:
+                await self._clear_keyboard(query)
+        if sum(visible_length(r.text) for r in to_send) > TYPING_THRESHOLD_CHARS:
+            await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.TYPING), "sendChatAction")
+        for reply in to_send:
+            await self.send_one(reply)
+
+    async def send_one(self, reply: Reply) -> None:
+        """Send one reply, split on paragraphs if it is too long; the keyboard goes with the last part."""
+        parts = split_message(reply.text)
+        for index, part in enumerate(parts):
+            markup = keyboard(reply) if index == len(parts) - 1 else None
+            await deliver(
+                lambda part=part, markup=markup: self.bot.send_message(  # type: ignore[misc]
+                    self.chat_id,
+                    part,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=markup,
+                    disable_web_page_preview=True,
+                ),
+                "sendMessage",
+            )
+
+    async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
+        try:
+            await deliver(lambda: query.answer(text=text), "answerCallbackQuery")
+        except BadRequest as error:  # the query is too old to answer: carry on with the reply
+            log.info("answerCallbackQuery failed: %s", error.message)
+
+    async def _edit(self, query: CallbackQuery, reply: Reply) -> bool:
+        message = query.message
+        if message is None or len(split_message(reply.text)) > 1:
+            return False
+        try:
+            await deliver(
+                lambda: self.bot.edit_message_text(
+                    reply.text,
+                    chat_id=self.chat_id,
+                    message_id=message.message_id,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply),
+                    disable_web_page_preview=True,
+                ),
+                "editMessageText",
+            )
+        except BadRequest as error:
+            if "not modified" in error.message.lower():
+                return True
+            log.info("editMessageText failed, sending instead: %s", error.message)
+            return False
+        return True
+
+    async def _clear_keyboard(self, query: CallbackQuery) -> None:
+        message = query.message
+        if message is None:
+            return
+        try:
+            await deliver(
+                lambda: self.bot.edit_message_reply_markup(chat_id=self.chat_id, message_id=message.message_id),
+                "editMessageReplyMarkup",
+            )
+        except BadRequest as error:  # already cleared, or too old: nothing to do
+            log.debug("editMessageReplyMarkup: %s", error.message)
