@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import warnings
 from collections.abc import Awaitable, Callable
+from asyncio import sleep
 from datetime import timedelta
 from typing import TypeVar
 
@@ -45,7 +45,7 @@ async def deliver(call: Callable[[], Awaitable[T]], what: str) -> T:
             log.warning("%s: flood limit, waiting %.1f s (attempt %d)", what, wait, attempt)
             if attempt == MAX_ATTEMPTS:
                 raise
-            await asyncio.sleep(wait)
+            await sleep(wait)
         except Forbidden as error:
             raise ChatUnreachable(what) from error
         except BadRequest:
@@ -54,6 +54,6 @@ async def deliver(call: Callable[[], Awaitable[T]], what: str) -> T:
             log.warning("%s: %s, retry in %.1f s (attempt %d)", what, type(error).__name__, backoff, attempt)
             if attempt == MAX_ATTEMPTS:
                 raise
-            await asyncio.sleep(backoff)
+            await sleep(backoff)
             backoff *= 2
     raise AssertionError("unreachable")

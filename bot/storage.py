@@ -6,6 +6,7 @@ PostgreSQL module can stand behind it for multi-worker deployments.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sqlite3
 from collections.abc import Iterable
@@ -51,6 +52,7 @@ class SqliteStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()  # one connection: one transaction at a time
 
     async def open(self) -> None:
         """Create the folder and file if needed, set WAL and busy timeout, and run pending migrations."""
@@ -61,6 +63,7 @@ class SqliteStore:
             await self._db.execute("PRAGMA busy_timeout=5000")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA foreign_keys=ON")
+            await self._db.execute("PRAGMA secure_delete=ON")  # erased answers are overwritten, not just unlinked
             await self._migrate()
         except (sqlite3.DatabaseError, OSError) as error:
             await self.close()
@@ -160,7 +163,15 @@ class SqliteStore:
             session.content_version,
             now,
         )
+        async with self._write_lock:
+            await self._save(record, values, stages, now)
+        record.row_version += 1
+        record.active = True
+        return record
+
+    async def _save(self, record: ChatRecord, values: tuple[Any, ...], stages: Iterable[str], now: str) -> None:
         db = self.db
+        session = record.session
         await db.execute("BEGIN IMMEDIATE")
         try:
             if record.row_version == 0:
@@ -191,12 +202,13 @@ class SqliteStore:
         except BaseException:
             await db.execute("ROLLBACK")
             raise
-        record.row_version += 1
-        record.active = True
-        return record
 
     async def erase(self, chat_id: int) -> bool:
         """Delete every row holding this chat's id; keep one anonymous 'deleted' event. True if it had data."""
+        async with self._write_lock:
+            return await self._erase(chat_id)
+
+    async def _erase(self, chat_id: int) -> bool:
         db = self.db
         await db.execute("BEGIN IMMEDIATE")
         try:
@@ -212,11 +224,13 @@ class SqliteStore:
         except BaseException:
             await db.execute("ROLLBACK")
             raise
+        await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # old page images leave the write-ahead log too
         return bool(rows)
 
     async def mark_inactive(self, chat_id: int) -> None:
         """The user blocked the bot: stop sending until they write again."""
-        await self.db.execute("UPDATE sessions SET active = 0 WHERE chat_id = ?", (chat_id,))
+        async with self._write_lock:
+            await self.db.execute("UPDATE sessions SET active = 0 WHERE chat_id = ?", (chat_id,))
 
     async def funnel(self, clinic: str | None = None) -> dict[str, int]:
         """Count of distinct chats per stage (and anonymous 'deleted' events), optionally for one clinic."""

@@ -173,9 +173,13 @@ class TelegramUser:
         return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
 
     async def tap(self, label: str, message: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Tap the button whose label contains `label` on `message` (default: the newest keyboard)."""
+        """Tap the button labelled `label` (or, failing that, containing it) on `message` (default: the newest keyboard)."""
         message = message or self.last_keyboard_message()
-        matches = [b for b in self.buttons(message) if label.lower() in b["text"].lower()]
+        buttons = self.buttons(message)
+        wanted = label.lower()
+        matches = [b for b in buttons if b["text"].lower() == wanted] or [
+            b for b in buttons if wanted in b["text"].lower()
+        ]
         assert matches, f"no button {label!r} in {[b['text'] for b in self.buttons(message)]}"
         return await self.tap_data(matches[0]["callback_data"], message)
 

@@ -1,0 +1,153 @@
+"""Telegram errors, ordering under concurrency, long texts and logs that never show the token."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+
+import pytest
+from telegram import Update
+
+import bot.delivery
+from bot.logging_setup import RedactSecrets
+from bot.render import Sender
+from flows.replies import Button, Reply
+from tests.conftest import TOKEN, BotEnv
+from tests.telegram_harness import callback_update, message_update
+
+
+@pytest.fixture
+def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """Record the waits of the retry logic instead of sleeping."""
+    waited: list[float] = []
+
+    async def fake_sleep(seconds: float) -> None:
+        waited.append(seconds)
+
+    monkeypatch.setattr(bot.delivery, "sleep", fake_sleep)
+    return waited
+
+
+async def answers_of(env: BotEnv, chat_id: int) -> dict[str, object]:
+    rows = await env.store.execute_fetchall("SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
+    return json.loads(rows[0][0])
+
+
+async def test_flood_limit_is_waited_out_and_the_message_delivered(bot_env: BotEnv, sleeps: list[float]) -> None:
+    user = bot_env.user()
+    bot_env.api.inject("429", "sendMessage", retry_after=3)
+    sent = await user.send("/start")
+    assert sleeps == [3.0]
+    assert "This guide helps you think" in sent[0]["text"]
+
+
+async def test_timeouts_and_server_errors_are_retried_with_backoff(bot_env: BotEnv, sleeps: list[float]) -> None:
+    user = bot_env.user()
+    bot_env.api.inject("timeout", "sendMessage")
+    bot_env.api.inject("500", "sendMessage")
+    sent = await user.send("/start")
+    assert sleeps == [0.5, 1.0]
+    assert len(sent) == 1
+
+
+async def test_a_blocked_chat_is_marked_inactive_and_nothing_is_lost(bot_env: BotEnv, sleeps: list[float]) -> None:
+    user = bot_env.user()
+    await user.send("/start")
+    await user.tap("Continue")
+    await user.tap("Yes, I agree")
+    for _ in range(3):
+        await user.tap("No")
+    bot_env.api.inject("403", "sendMessage")
+    await user.tap("Low back")  # the answer is stored before the reply fails
+    assert await answers_of(bot_env, 4242) == {"region": "low_back"}
+    rows = await bot_env.store.execute_fetchall("SELECT active FROM sessions WHERE chat_id = 4242")
+    assert rows == [(0,)]
+    sent = await user.send("/start")  # they unblock and come back
+    assert "Which of these do you have" in sent[-1]["text"]
+    assert await bot_env.store.execute_fetchall("SELECT active FROM sessions WHERE chat_id = 4242") == [(1,)]
+
+
+async def test_an_unexpected_error_tells_the_user_and_logs_no_token(
+    bot_env: BotEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    user = bot_env.user()
+    conversations = bot_env.app.bot_data["store"]  # type: ignore[attr-defined]
+
+    async def broken_load(chat_id: int) -> None:
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(conversations, "load", broken_load)
+    with caplog.at_level(logging.DEBUG):
+        sent = await user.send("/start")
+    assert sent[-1]["text"].startswith("Sorry, something went wrong on our side")
+    assert "RuntimeError" in caplog.text
+    assert TOKEN not in caplog.text
+
+
+def test_log_filter_removes_the_token_from_messages_and_tracebacks() -> None:
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactSecrets([TOKEN]))
+    logger = logging.getLogger("test.redaction")
+    logger.addHandler(handler)
+    try:
+        try:
+            raise ValueError(f"https://api.telegram.org/bot{TOKEN}/getMe failed")
+        except ValueError as error:
+            logger.error("call to %s failed", f"/bot{TOKEN}/sendMessage", exc_info=error)
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert TOKEN not in output
+    assert output.count("[redacted]") == 2
+
+
+async def test_long_replies_are_split_on_paragraphs_with_typing_first(bot_env: BotEnv) -> None:
+    paragraph = "word " * 300
+    reply = Reply("long", "\n\n".join(f"<b>{i}</b> {paragraph}" for i in range(6)), ((Button("OK", "q"),),))
+    await Sender(bot_env.app.bot, 4242).send([reply])  # type: ignore[attr-defined]
+    methods = [c.method for c in bot_env.api.calls if c.method in ("sendChatAction", "sendMessage")]
+    assert methods == ["sendChatAction", "sendMessage", "sendMessage", "sendMessage"]  # 9,000 characters
+    parts = bot_env.api.sent(4242)
+    assert ["reply_markup" in p for p in parts] == [False, False, True]  # the buttons come last
+    assert sum(p["text"].count("word") for p in parts) == 6 * 300
+
+
+async def test_double_taps_processed_concurrently_are_applied_once_per_chat(bot_env: BotEnv) -> None:
+    app = bot_env.app
+    chats = list(range(5000, 5020))
+    for chat in chats:
+        user = bot_env.user(chat)
+        await user.send("/start")
+    await app.start()  # type: ignore[attr-defined]
+    try:
+        for chat in chats:
+            message = bot_env.user(chat).last_keyboard_message()
+            data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+            for _ in range(2):
+                raw = callback_update(chat, data, message)
+                await app.update_queue.put(Update.de_json(raw, app.bot))  # type: ignore[attr-defined]
+        for _ in range(200):
+            if len(bot_env.api.sent(method="answerCallbackQuery")) == 2 * len(chats):
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await app.stop()  # type: ignore[attr-defined]
+    popups = [c.get("text") for c in bot_env.api.sent(method="answerCallbackQuery")]
+    assert len(popups) == 2 * len(chats)
+    assert sum(1 for p in popups if p and "out of date" in p) == len(chats)  # exactly one stale tap per chat
+    steps = await bot_env.store.execute_fetchall("SELECT DISTINCT step, state FROM sessions")
+    assert steps == [(1, "consent")]
+
+
+async def test_private_only_reply_for_group_callbacks_and_channel_posts_ignored(bot_env: BotEnv) -> None:
+    user = bot_env.user(chat_id=-100500)
+    group_message = {"message_id": 1, "date": 1, "chat": {"id": -100500, "type": "supergroup"}, "text": "hi"}
+    await user.feed(callback_update(-100500, "m", group_message))
+    assert bot_env.api.sent(method="answerCallbackQuery")
+    channel = message_update(-100900, "news", kind="channel_post", chat_type="channel")
+    before = len(bot_env.api.calls)
+    await user.feed(channel)
+    assert len(bot_env.api.calls) == before  # deliberately ignored
