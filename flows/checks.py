@@ -347,6 +347,7 @@ class _Checker:
         for i, section in enumerate(self.sections.sections):
             add(section.title, self.sections_doc, ("sections", i, "title"), True)
             add(section.body, self.sections_doc, ("sections", i, "body"), False)
+            add(section.keywords, self.sections_doc, ("sections", i, "keywords"), False)
         for i, outcome in enumerate(self.candidacy.outcomes):
             add(outcome.title, self.candidacy_doc, ("outcomes", i, "title"), False)
             add(outcome.body, self.candidacy_doc, ("outcomes", i, "body"), False)

@@ -136,6 +136,7 @@ def _hint(detail: Any, document: YamlDocument, location: tuple[str | int, ...]) 
 
 
 def _load_texts(folder: Path, problems: list[Problem]) -> dict[str, dict[str, TextEntry]]:
+    """Texts by language: `texts/<lang>.yaml` plus any `texts/<lang>.<part>.yaml`, merged."""
     texts: dict[str, dict[str, TextEntry]] = {}
     if not (folder / f"{DEFAULT_LANGUAGE}.yaml").is_file():
         problems.append(MissingFile(folder / f"{DEFAULT_LANGUAGE}.yaml", 1, "default-language texts not found"))
@@ -145,7 +146,15 @@ def _load_texts(folder: Path, problems: list[Problem]) -> dict[str, dict[str, Te
             continue
         entries: dict[str, TextEntry] = {}
         _flatten(document, document.data, (), entries, problems)
-        texts[path.stem] = entries
+        language = texts.setdefault(path.name.split(".")[0], {})
+        for key, entry in entries.items():
+            if key in language:
+                first = language[key]
+                problems.append(
+                    DuplicateKey(path, entry.line, f"text '{key}' is also written in {first.path.name}:{first.line}",
+                                 "keep one")
+                )
+            language[key] = entry
     return texts
 
 

@@ -178,6 +178,7 @@ class Section(Strict):
     id: Id
     title: TextKey
     body: TextKey
+    keywords: TextKey | None = None  # comma-separated phrases a typed question may use, per language
     sources: list[str] = Field(default_factory=list)
     match: Condition | None = None
 
