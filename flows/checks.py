@@ -34,11 +34,13 @@ from flows.problems import (
     MissingText,
     MissingTranslation,
     Problem,
+    ReadabilityAboveTarget,
     TextTooLong,
     UnknownAction,
     UnknownReference,
     UnreachableState,
 )
+from flows.readability import TARGET_GRADE, english_grade
 from flows.views import NOTICE_KEYS, SYSTEM_KEYS
 from flows.yamlsource import YamlDocument
 
@@ -388,7 +390,25 @@ class _Checker:
                         )
             for key, entry in entries.items():
                 self._check_text(key, entry, key in labels)
+        if default_language == "en":
+            self._check_readability(default)
         self._check_callbacks()
+
+    def _check_readability(self, texts: dict[str, TextEntry]) -> None:
+        for section in self.sections.sections:
+            entry = texts.get(section.body)
+            if entry is None:
+                continue
+            grade = english_grade(entry.text)
+            if grade > TARGET_GRADE:
+                self.problems.append(
+                    ReadabilityAboveTarget(
+                        entry.path,
+                        entry.line,
+                        f"'{section.body}' reads at grade {grade:.1f}, above {TARGET_GRADE:.0f}",
+                        "use shorter sentences and everyday words",
+                    )
+                )
 
     def _check_text(self, key: str, entry: TextEntry, is_label: bool) -> None:
         for message in html_problems(entry.text):

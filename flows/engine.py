@@ -27,6 +27,7 @@ from flows.events import (
     Unreadable,
 )
 from flows.machine import FlowMachine
+from flows.matching import SectionMatcher
 from flows.model import MessageState, MultiState, ResultState, ScaleState, SingleState, State, TextState
 from flows.replies import Reply
 from flows.session import Session
@@ -50,6 +51,7 @@ class Engine:
         self.content = content
         self.machine = FlowMachine(content.flow)
         self.views = Views(content)
+        self.matcher = SectionMatcher(content)
 
     def new_session(self, language: str | None = None, clinic: str | None = None) -> Session:
         """A session at the start of the flow, in the best language for a Telegram language code."""
@@ -173,7 +175,11 @@ class Engine:
         session = result.session
         state = self.content.states[session.state]
         if not isinstance(state, TextState):
-            result.replies += [self.views.notice(session, "notice.use_buttons"), self.views.current(session)]
+            found = self.matcher.match(session.language, text)
+            if found:  # a question about a topic: offer the topics; the current question stays where it is
+                result.replies.append(self.views.topics(session, found))
+            else:
+                result.replies += [self.views.notice(session, "notice.use_buttons"), self.views.current(session)]
         elif not text.strip() or len(text) > state.max_length:
             result.replies += [
                 self.views.notice(session, "notice.text_too_long"),

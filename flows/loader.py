@@ -151,8 +151,9 @@ def _load_texts(folder: Path, problems: list[Problem]) -> dict[str, dict[str, Te
             if key in language:
                 first = language[key]
                 problems.append(
-                    DuplicateKey(path, entry.line, f"text '{key}' is also written in {first.path.name}:{first.line}",
-                                 "keep one")
+                    DuplicateKey(
+                        path, entry.line, f"text '{key}' is also written in {first.path.name}:{first.line}", "keep one"
+                    )
                 )
             language[key] = entry
     return texts

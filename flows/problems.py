@@ -78,3 +78,7 @@ class LabelTooLong(Problem):
 
 class CallbackTooLong(Problem):
     """An id would make a button's callback data longer than Telegram's 64 bytes."""
+
+
+class ReadabilityAboveTarget(Problem):
+    """An English section reads above the target school grade (8)."""

@@ -48,6 +48,7 @@ SYSTEM_KEYS = (
     "result.disclaimer",
     "menu.intro",
     "menu.for_you",
+    "typed.matches",
     "section.sources",
     "info.help",
     "info.privacy",
@@ -139,6 +140,16 @@ class Views:
             keys.append("menu.for_you")
         text = "\n\n".join(self.text(session, key) for key in keys)
         return Reply(key="menu.intro", text=text, buttons=tuple(rows), kind="question", extra_keys=tuple(keys[1:]))
+
+    def topics(self, session: Session, section_ids: list[str]) -> Reply:
+        """Sections that may answer a typed question, with buttons to them, the menu and the question."""
+        rows = [
+            (Button(self.text(session, self.content.section_by_id[s].title), encode(ShowSection(s))),)
+            for s in section_ids
+        ]
+        rows.append((self._button(session, "common.menu", ShowMenu()),))
+        rows.append((self._button(session, "common.resume", Resume()),))
+        return Reply(key="typed.matches", text=self.text(session, "typed.matches"), buttons=tuple(rows))
 
     def section(self, session: Session, section_id: str) -> Reply:
         """One section: title, body and sources, with buttons to the menu and back to the questions."""

@@ -1,0 +1,64 @@
+"""Match a typed question ("how much does it cost?", "¿duele?") to the sections that answer it.
+
+Each section's phrases are content (`section.<id>.keywords`, comma-separated, per language). A phrase
+found as whole words scores 100; longer phrases also match with small typos (rapidfuzz).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from rapidfuzz import fuzz
+
+from flows.content import Content
+
+MIN_SCORE = 86
+MIN_FUZZY_LENGTH = 5
+MAX_RESULTS = 3
+
+
+def normalize(text: str) -> str:
+    """Lowercase, accents removed, punctuation to spaces, single spaces."""
+    decomposed = unicodedata.normalize("NFKD", text.lower())
+    plain = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(re.sub(r"[^\w]+", " ", plain).split())
+
+
+class SectionMatcher:
+    """Finds the best sections for a typed text, per language; built once from the content."""
+
+    def __init__(self, content: Content) -> None:
+        self._phrases: dict[str, list[tuple[str, list[str]]]] = {}
+        for language in content.texts.languages:
+            entries = []
+            for section in content.sections:
+                phrases = [content.texts.get(language, section.title)]
+                if section.keywords:
+                    phrases += content.texts.get(language, section.keywords).split(",")
+                normalized = [normalize(p) for p in phrases]
+                entries.append((section.id, [p for p in normalized if p]))
+            self._phrases[language] = entries
+
+    def match(self, language: str, text: str) -> list[str]:
+        """Ids of up to three sections that fit `text`, best first (empty when nothing fits)."""
+        query = normalize(text)
+        if not query:
+            return []
+        padded = f" {query} "
+        scored = []
+        for order, (section_id, phrases) in enumerate(self._phrases.get(language, [])):
+            scores = [_score(phrase, query, padded) for phrase in phrases]
+            best = max(scores, default=0)
+            if best >= MIN_SCORE:
+                hits = sum(score >= MIN_SCORE for score in scores)
+                scored.append((-best, -hits, order, section_id))
+        return [section_id for *_, section_id in sorted(scored)[:MAX_RESULTS]]
+
+
+def _score(phrase: str, query: str, padded: str) -> float:
+    if f" {phrase} " in padded:
+        return 100.0
+    if len(phrase) < MIN_FUZZY_LENGTH or len(query) < MIN_FUZZY_LENGTH:
+        return 0.0
+    return float(fuzz.partial_ratio(phrase, query))
