@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Awaitable, Callable
 from asyncio import sleep
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import TypeVar
 
@@ -41,19 +41,19 @@ async def deliver(call: Callable[[], Awaitable[T]], what: str) -> T:
         try:
             return await call()
         except RetryAfter as error:
-            wait = min(retry_seconds(error), MAX_FLOOD_WAIT_S)
-            log.warning("%s: flood limit, waiting %.1f s (attempt %d)", what, wait, attempt)
             if attempt == MAX_ATTEMPTS:
                 raise
+            wait = min(retry_seconds(error), MAX_FLOOD_WAIT_S)
+            log.warning("%s: flood limit, waiting %.1f s (attempt %d)", what, wait, attempt)
             await sleep(wait)
         except Forbidden as error:
             raise ChatUnreachable(what) from error
         except BadRequest:
             raise
         except NetworkError as error:  # includes TimedOut
-            log.warning("%s: %s, retry in %.1f s (attempt %d)", what, type(error).__name__, backoff, attempt)
             if attempt == MAX_ATTEMPTS:
                 raise
+            log.warning("%s: %s, retry in %.1f s (attempt %d)", what, type(error).__name__, backoff, attempt)
             await sleep(backoff)
             backoff *= 2
     raise AssertionError("unreachable")

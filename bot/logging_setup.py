@@ -28,12 +28,16 @@ class RedactSecrets(logging.Filter):
 
 
 def setup_logging(level: str, secrets: list[str]) -> None:
-    """Log to stderr at `level`; redact `secrets` everywhere; silence httpx request lines."""
+    """Log to stderr at `level`; redact `secrets` everywhere; keep libraries that log private data quiet."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactSecrets(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore"):
+    # These log request URLs (with the token), SQL parameters (answers) or whole updates and messages at
+    # DEBUG; they never go below INFO, whatever LOG_LEVEL says.
+    for noisy in ("httpx", "httpcore", "aiosqlite"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    for chatty in ("telegram", "apscheduler", "uvicorn"):
+        logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))

@@ -1,13 +1,5 @@
-"""Telegram HTML to plain terminal text (for the console preview and logs-free debugging)."""
+"""Telegram HTML to plain terminal text (for the console preview)."""
 
-from __future__ import annotations
+from flows.limits import plain_text as to_plain
 
-import html
-import re
-
-_TAG = re.compile(r"<[^>]+>")
-
-
-def to_plain(text: str) -> str:
-    """Drop the HTML tags and decode entities."""
-    return html.unescape(_TAG.sub("", text))
+__all__ = ["to_plain"]

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup
+from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 
 from bot.delivery import deliver
+from bot.summary_pdf import render_pdf
 from flows.limits import split_message, visible_length
 from flows.replies import Reply
 
@@ -54,6 +56,9 @@ class Sender:
 
     async def send_one(self, reply: Reply) -> None:
         """Send one reply, split on paragraphs if it is too long; the keyboard goes with the last part."""
+        if reply.document is not None:
+            await self._send_document(reply)
+            return
         parts = split_message(reply.text)
         for index, part in enumerate(parts):
             markup = keyboard(reply) if index == len(parts) - 1 else None
@@ -67,6 +72,21 @@ class Sender:
                 ),
                 "sendMessage",
             )
+
+    async def _send_document(self, reply: Reply) -> None:
+        assert reply.document is not None
+        data = render_pdf(reply.document, datetime.now(UTC).date())
+        await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
+        await deliver(
+            lambda: self.bot.send_document(
+                self.chat_id,
+                InputFile(data, filename=reply.document.filename),  # type: ignore[union-attr]
+                caption=reply.text,
+                parse_mode=ParseMode.HTML,
+                reply_markup=keyboard(reply),
+            ),
+            "sendDocument",
+        )
 
     async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
         try:

@@ -23,6 +23,7 @@ from flows.model import (
     Sections,
     SingleState,
     State,
+    SummaryState,
     TextState,
 )
 from flows.problems import (
@@ -45,6 +46,8 @@ from flows.views import NOTICE_KEYS, SYSTEM_KEYS
 from flows.yamlsource import YamlDocument
 
 MAX_NOTICE_CHARS = 200  # a pop-up answer to a tapped button shows at most 200 characters
+MAX_CAPTION_CHARS = 1024  # a file's caption
+CAPTION_KEYS = ("summary.pdf_caption",)
 LABEL_KEYS = (
     "common.back",
     "common.continue",
@@ -120,7 +123,7 @@ class _Checker:
 
     def _unique(self, ids: list[str], document: YamlDocument, field: str, what: str, *prefix: str | int) -> None:
         seen: set[str] = set()
-        list_location = (*prefix,) if prefix else (field,)
+        list_location = (field, *prefix)
         for index, item in enumerate(ids):
             if item in seen:
                 path, line = self._at(document, *list_location, index, "id")
@@ -342,7 +345,7 @@ class _Checker:
         for i, state in enumerate(self.flow.states):
             add(state.text, self.flow_doc, ("states", i, "text"), False)
             add(getattr(state, "short", None), self.flow_doc, ("states", i, "short"), False)
-            if isinstance(state, MessageState | ResultState):
+            if isinstance(state, MessageState | ResultState | SummaryState):
                 add(state.button, self.flow_doc, ("states", i, "button"), True)
             for j, option in enumerate(getattr(state, "options", [])):
                 add(option.label, self.flow_doc, ("states", i, "options", j, "label"), True)
@@ -439,6 +442,15 @@ class _Checker:
                     "a notice is shown as a pop-up: keep it short",
                 )
             )
+        if key in CAPTION_KEYS and length > MAX_CAPTION_CHARS:
+            self.problems.append(
+                TextTooLong(
+                    entry.path,
+                    entry.line,
+                    f"'{key}' has {length} characters, over {MAX_CAPTION_CHARS}",
+                    "a file's caption is short: move the text into a message",
+                )
+            )
         size = len(entry.text.encode("utf-8"))
         if is_label and size > MAX_LABEL_BYTES:
             self.problems.append(
@@ -460,7 +472,7 @@ class _Checker:
                             path,
                             line,
                             f"option id '{option.id}' makes button data over 64 bytes",
-                            "use an id of at most 50 characters",
+                            "use an id of at most 53 characters",
                         )
                     )
         for i, section in enumerate(self.sections.sections):
@@ -471,6 +483,6 @@ class _Checker:
                         path,
                         line,
                         f"section id '{section.id}' makes button data over 64 bytes",
-                        "use an id of at most 60 characters",
+                        "use an id of at most 62 characters",
                     )
                 )

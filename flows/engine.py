@@ -28,7 +28,17 @@ from flows.events import (
 )
 from flows.machine import FlowMachine
 from flows.matching import SectionMatcher
-from flows.model import MessageState, MultiState, ResultState, ScaleState, SingleState, State, TextState
+from flows.model import (
+    MessageState,
+    MultiState,
+    ResultState,
+    ScaleState,
+    SingleState,
+    State,
+    StopState,
+    SummaryState,
+    TextState,
+)
 from flows.replies import Reply
 from flows.session import Session
 from flows.views import Views
@@ -100,7 +110,7 @@ class Engine:
         session = result.session
         views = self.views
         if isinstance(event, Start):
-            fresh = session.step == 0 and not session.history
+            fresh = session.state == self.content.flow.start and not session.history
             result.replies += (
                 [views.current(session)]
                 if fresh
@@ -129,8 +139,10 @@ class Engine:
 
     def _choose(self, result: Step, state: State, option: str) -> None:
         session = result.session
-        if isinstance(state, MessageState | ResultState) and option == "ok":
+        if isinstance(state, MessageState | ResultState | SummaryState) and option == "ok":
             self._advance(result, None)
+        elif isinstance(state, SummaryState) and option == "pdf":
+            result.replies.append(self.views.summary_document(session))
         elif isinstance(state, SingleState) and option in {o.id for o in state.options}:
             chosen = next(o for o in state.options if o.id == option)
             if chosen.action:
@@ -174,13 +186,15 @@ class Engine:
     def _typed(self, result: Step, text: str) -> None:
         session = result.session
         state = self.content.states[session.state]
-        if not isinstance(state, TextState):
+        if isinstance(state, StopState):  # e.g. urgent care: the advice is repeated, nothing else offered
+            result.replies.append(self.views.current(session))
+        elif not isinstance(state, TextState):
             found = self.matcher.match(session.language, text)
             if found:  # a question about a topic: offer the topics; the current question stays where it is
                 result.replies.append(self.views.topics(session, found))
             else:
                 result.replies += [self.views.notice(session, "notice.use_buttons"), self.views.current(session)]
-        elif not text.strip() or len(text) > state.max_length:
+        elif not text.strip() or len(text.strip()) > state.max_length:
             result.replies += [
                 self.views.notice(session, "notice.text_too_long"),
                 self.views.current(session),
@@ -191,13 +205,21 @@ class Engine:
 
     def _back(self, result: Step) -> None:
         session = result.session
+        if isinstance(self.content.states[session.state], StopState):  # the intake stopped: no way back in
+            result.replies.append(self.views.current(session))
+            return
         if not session.history:
             result.replies += [
                 self.views.notice(session, "notice.first_question"),
                 self.views.current(session),
             ]
             return
+        left = session.state
         session.state = session.history.pop()
+        if session.state not in self.content.states:  # the content changed since the patient was there
+            self._content_changed(result)
+            return
+        session.answers.pop(left, None)  # off the path now: a different answer may lead elsewhere
         previous = session.answers.get(session.state)
         session.draft = list(previous) if isinstance(previous, list) else []
         self._bump(result)

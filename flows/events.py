@@ -125,16 +125,16 @@ def encode(event: Event) -> str:
 
 def decode(data: str | None) -> Event:
     """The event a button's callback data stands for; Unreadable for anything this bot did not make."""
-    if not data:
+    if not data or not callback_fits(data):
         return Unreadable()
     if data == "m":
         return ShowMenu()
     if data == "q":
         return Resume()
-    section = _SECTION.match(data)
+    section = _SECTION.fullmatch(data)
     if section:
         return ShowSection(section.group(1))
-    stepped = _STEPPED.match(data)
+    stepped = _STEPPED.fullmatch(data)
     if not stepped:
         return Unreadable()
     kind, step_text, option = stepped.groups()

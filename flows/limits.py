@@ -31,9 +31,14 @@ _ENTITY = re.compile(r"&(?!(lt|gt|amp|quot|#\d+|#x[0-9a-fA-F]+);)")
 _TAG_START = re.compile(r"<(?!/?[a-zA-Z][a-zA-Z-]*[\s>/])")
 
 
+def plain_text(text: str) -> str:
+    """Telegram HTML as the reader sees it: tags dropped, entities decoded."""
+    return html.unescape(re.sub(r"<[^>]*>", "", text))
+
+
 def visible_length(text: str) -> int:
     """Length of `text` as Telegram counts it: after the HTML tags are parsed away."""
-    return len(html.unescape(re.sub(r"<[^>]*>", "", text)))
+    return len(plain_text(text))
 
 
 def html_problems(text: str) -> list[str]:

@@ -129,7 +129,7 @@ def _hint(detail: Any, document: YamlDocument, location: tuple[str | int, ...]) 
         "extra_forbidden": "remove it or fix its spelling",
         "missing": f"add '{detail['loc'][-1]}'",
         "string_pattern_mismatch": "ids are lowercase letters, digits and _, starting with a letter",
-        "union_tag_invalid": "type is one of: message, single, multi, scale, text, result, menu, stop",
+        "union_tag_invalid": "type is one of: message, single, multi, scale, text, result, summary, menu, stop",
         "too_short": "add more items",
     }
     return hints.get(kind, "see README 'Editing content'")
@@ -139,7 +139,11 @@ def _load_texts(folder: Path, problems: list[Problem]) -> dict[str, dict[str, Te
     """Texts by language: `texts/<lang>.yaml` plus any `texts/<lang>.<part>.yaml`, merged."""
     texts: dict[str, dict[str, TextEntry]] = {}
     if not (folder / f"{DEFAULT_LANGUAGE}.yaml").is_file():
-        problems.append(MissingFile(folder / f"{DEFAULT_LANGUAGE}.yaml", 1, "default-language texts not found"))
+        problems.append(
+            MissingFile(
+                folder / f"{DEFAULT_LANGUAGE}.yaml", 1, "default-language texts not found", "create it; see README"
+            )
+        )
     for path in sorted(folder.glob("*.yaml")):
         document = _parse(path, problems)
         if document is None:

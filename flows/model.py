@@ -144,6 +144,14 @@ class ResultState(_StateBase):
     button: TextKey = "common.continue"
 
 
+class SummaryState(_StateBase):
+    """The personal summary (answers, result, topics, questions to ask), with a button for a PDF copy."""
+
+    type: Literal["summary"]
+    next: Next
+    button: TextKey = "common.continue"
+
+
 class MenuState(_StateBase):
     """A terminal menu of sections, those matching the patient's answers first."""
 
@@ -157,7 +165,15 @@ class StopState(_StateBase):
 
 
 State = Annotated[
-    MessageState | SingleState | MultiState | ScaleState | TextState | ResultState | MenuState | StopState,
+    MessageState
+    | SingleState
+    | MultiState
+    | ScaleState
+    | TextState
+    | ResultState
+    | SummaryState
+    | MenuState
+    | StopState,
     Field(discriminator="type"),
 ]
 QuestionState = SingleState | MultiState | ScaleState | TextState

@@ -17,6 +17,15 @@ class Button:
 
 
 @dataclass(frozen=True)
+class Document:
+    """A file to send (the personal summary): plain-text blocks of (heading, lines), rendered by bot/."""
+
+    filename: str
+    title: str
+    blocks: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
 class Reply:
     """One message: `key` names the text it came from (tests assert on it), `text` is Telegram HTML.
 
@@ -30,6 +39,7 @@ class Reply:
     kind: ReplyKind = "message"
     edit: bool = False
     extra_keys: tuple[str, ...] = field(default=())
+    document: Document | None = None  # when set, `text` is the caption of this file
 
     def keys(self) -> tuple[str, ...]:
         """Every text key this reply was built from."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import html
 
-from flows.candidacy import CandidacyResult, evaluate
+from flows.candidacy import CandidacyResult, Finding, evaluate
 from flows.conditions import AnswerValue, holds
 from flows.content import Content
 from flows.events import Back, Choose, Done, Restart, Resume, ShowMenu, ShowSection, Toggle, encode
+from flows.limits import plain_text
 from flows.model import (
     QUESTION_TYPES,
     MenuState,
@@ -15,12 +16,14 @@ from flows.model import (
     MultiState,
     ResultState,
     ScaleState,
+    Section,
     SingleState,
     State,
     StopState,
+    SummaryState,
     TextState,
 )
-from flows.replies import Button, Reply
+from flows.replies import Button, Document, Reply
 from flows.session import Session
 
 Rows = tuple[tuple[Button, ...], ...]
@@ -49,6 +52,15 @@ SYSTEM_KEYS = (
     "menu.intro",
     "menu.for_you",
     "typed.matches",
+    "summary.answers",
+    "summary.result",
+    "summary.topics",
+    "summary.questions_heading",
+    "summary.questions",
+    "summary.sources",
+    "summary.pdf_button",
+    "summary.pdf_caption",
+    "summary.pdf_title",
     "section.sources",
     "info.help",
     "info.privacy",
@@ -93,6 +105,8 @@ class Views:
             return self.menu(session)
         if isinstance(state, ResultState):
             return self._result(session, state)
+        if isinstance(state, SummaryState):
+            return self._summary(session, state)
         rows = self._answer_rows(session, state)
         if isinstance(state, StopState):
             rows += ((self._button(session, "common.restart", Restart(session.step)),),)
@@ -127,7 +141,7 @@ class Views:
 
     def menu(self, session: Session) -> Reply:
         """The sections, those matching the patient's answers first, with a way back to the questions."""
-        matched = [s for s in self.content.sections if s.match is not None and holds(s.match, session.answers)]
+        matched = self.matched_sections(session)
         others = [s for s in self.content.sections if s not in matched]
         rows = [(Button(self.text(session, s.title), encode(ShowSection(s.id))),) for s in matched + others]
         state = self.content.states[session.state]
@@ -178,9 +192,11 @@ class Views:
         if result.findings:
             lines = [self.text(session, "result.why")]
             for finding in result.findings:
-                answers = "; ".join(self.describe_answer(session, q) for q in finding.questions)
-                based_on = self.text(session, "result.based_on")
-                lines.append(f"• {self.text(session, finding.rule.reason)}\n  <i>{based_on} {answers}</i>")
+                line = f"• {self.text(session, finding.rule.reason)}"
+                answers = self.answers_behind(session, finding)
+                if answers:
+                    line += f"\n  <i>{self.text(session, 'result.based_on')} {answers}</i>"
+                lines.append(line)
             parts.append("\n".join(lines))
         else:
             parts.append(self.text(session, "result.no_rules"))
@@ -190,6 +206,64 @@ class Views:
             rows.append((self._button(session, "common.back", Back(session.step)),))
         keys = (outcome.title, outcome.body, *(f.rule.reason for f in result.findings))
         return Reply(key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question", extra_keys=keys)
+
+    def _summary(self, session: Session, state: SummaryState) -> Reply:
+        blocks = self._summary_blocks(session, with_sources=False)
+        parts = [self.text(session, state.text)]
+        for heading, lines in blocks:
+            parts.append(f"<b>{html.escape(heading)}</b>\n" + "\n".join(f"• {html.escape(line)}" for line in lines))
+        step = session.step
+        rows: list[tuple[Button, ...]] = [
+            (self._button(session, "summary.pdf_button", Choose(step, "pdf")),),
+            (self._button(session, state.button, Choose(step, "ok")),),
+        ]
+        if session.history:
+            rows.append((self._button(session, "common.back", Back(step)),))
+        return Reply(key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question")
+
+    def summary_document(self, session: Session) -> Reply:
+        """The personal summary as a PDF-ready document, with a short caption."""
+        document = Document(
+            filename="summary.pdf",
+            title=plain_text(self.text(session, "summary.pdf_title")),
+            blocks=self._summary_blocks(session, with_sources=True),
+        )
+        return Reply(key="summary.pdf_caption", text=self.text(session, "summary.pdf_caption"), document=document)
+
+    def _summary_blocks(self, session: Session, with_sources: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """Plain-text blocks: answers, result and reasons, matching topics, questions to ask (and sources)."""
+
+        def plain(key: str) -> str:
+            return plain_text(self.text(session, key))
+
+        answers = [self.describe_answer(session, s.id) for s in self.content.flow.states if s.id in session.answers]
+        result = self.result(session)
+        result_lines = [plain_text(self.text(session, result.outcome.title))]
+        for finding in result.findings:
+            reason = plain_text(self.text(session, finding.rule.reason))
+            behind = plain_text(self.answers_behind(session, finding))
+            result_lines.append(f"{reason} ({behind})" if behind else reason)
+        matched = self.matched_sections(session)
+        questions = [line.strip(" •-") for line in plain("summary.questions").splitlines() if line.strip(" •-")]
+        blocks = [
+            (plain("summary.answers"), tuple(plain_text(a) for a in answers if a)),
+            (plain("summary.result"), tuple(result_lines)),
+            (plain("summary.topics"), tuple(plain_text(self.text(session, s.title)) for s in matched)),
+            (plain("summary.questions_heading"), tuple(questions)),
+        ]
+        if with_sources:
+            sources = dict.fromkeys(source for s in self.content.sections for source in s.sources)
+            blocks.append((plain("summary.sources"), tuple(sources)))
+        blocks.append(("", (plain_text(self.text(session, "result.disclaimer")),)))
+        return tuple((title, lines) for title, lines in blocks if lines)
+
+    def matched_sections(self, session: Session) -> list[Section]:
+        """Sections whose `match` holds for the session's answers, in content order."""
+        return [s for s in self.content.sections if s.match is not None and holds(s.match, session.answers)]
+
+    def answers_behind(self, session: Session, finding: Finding) -> str:
+        """The answers that made a rule fire, as 'Question: answer; ...' (empty if none is on record)."""
+        return "; ".join(filter(None, (self.describe_answer(session, q) for q in finding.questions)))
 
     def describe_answer(self, session: Session, question_id: str) -> str:
         """'Question: answer' in plain words (user-typed text escaped)."""

@@ -134,6 +134,7 @@ class FakeBotApi:
     messages: dict[int, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     faults: list[Fault] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
+    documents: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -268,6 +269,27 @@ class FakeBotApi:
         message.pop("reply_markup", None)
         if markup:
             message["reply_markup"] = markup
+        return message
+
+    def _sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = str(params.get("caption") or "")
+        visible, errors = parse_telegram_html(caption) if params.get("parse_mode") == "HTML" else (caption, [])
+        if errors:
+            raise ApiError(400, f"Bad Request: can't parse entities: {errors[0]}")
+        if len(visible) > MessageLimit.CAPTION_LENGTH:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        files = params.get("_files") or {}
+        if not files:
+            raise ApiError(400, "Bad Request: there is no document in the request")
+        message = self._message(int(params["chat_id"]), caption, self._check_markup(params))
+        name, data = next(iter(files.items()))
+        message["document"] = {
+            "file_id": f"doc{message['message_id']}",
+            "file_unique_id": f"u{message['message_id']}",
+            "file_name": name,
+            "file_size": len(data),
+        }
+        self.documents.append(data)
         return message
 
     def _answerCallbackQuery(self, params: dict[str, Any]) -> bool:

@@ -42,7 +42,10 @@ class OfflineRequest(BaseRequest):
         pool_timeout: Any = None,
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
-        params = dict(request_data.json_parameters) if request_data else {}
+        params: dict[str, Any] = dict(request_data.json_parameters) if request_data else {}
+        files = request_data.multipart_data if request_data else None
+        if files:
+            params["_files"] = {value[0]: value[1] for value in files.values()}
         status, body, fault = self.api.respond(api_method, params)
         if fault is not None:
             raise TimedOut("injected timeout")
@@ -173,7 +176,7 @@ class TelegramUser:
         return [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
 
     async def tap(self, label: str, message: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        """Tap the button labelled `label` (or, failing that, containing it) on `message` (default: the newest keyboard)."""
+        """Tap the button labelled `label` (else one containing it) on `message` (default: newest keyboard)."""
         message = message or self.last_keyboard_message()
         buttons = self.buttons(message)
         wanted = label.lower()

@@ -228,5 +228,12 @@ async def test_commands_are_registered_at_start(bot_env: BotEnv) -> None:
     calls = bot_env.api.sent(method="setMyCommands")
     commands = json.loads(calls[0]["commands"]) if isinstance(calls[0]["commands"], str) else calls[0]["commands"]
     assert [c["command"] for c in commands] == [
-        "start", "menu", "back", "restart", "language", "privacy", "delete", "help",
+        "start",
+        "menu",
+        "back",
+        "restart",
+        "language",
+        "privacy",
+        "delete",
+        "help",
     ]

@@ -1,0 +1,515 @@
+"""Black-box tests: the real `python -m bot` process against a fake Bot API served over HTTP on 127.0.0.1."""
+
+from __future__ import annotations
+
+import copy
+import http.client
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.fake_bot_api import Call
+from tests.fake_bot_server import FakeBotServer
+from tests.telegram_harness import callback_update, message_update
+
+ROOT = Path(__file__).resolve().parent.parent
+CONTENT = ROOT / "content"
+TOKEN = "987654:PROCESS-secret-Zq8x-never-in-logs"
+TOKEN_SECRET = TOKEN.split(":", 1)[1]
+SETTING_NAMES = {
+    "TELEGRAM_BOT_TOKEN",
+    "TELEGRAM_API_URL",
+    "DATABASE_PATH",
+    "CONTENT_DIR",
+    "ADMIN_IDS",
+    "LOG_LEVEL",
+    "WEBHOOK_URL",
+    "WEBHOOK_SECRET",
+    "PORT",
+    "RETENTION_DAYS",
+}
+START_TIMEOUT_S = 20.0
+STEP_TIMEOUT_S = 10.0
+MESSAGE_METHODS = ("sendMessage", "editMessageText")
+
+WELCOME = "This guide helps you think"
+CONSENT = "Before we ask about your health"
+SAFETY_1, SAFETY_2, SAFETY_3 = "(1 of 3)", "(2 of 3)", "(3 of 3)"
+REGION = "Where are your symptoms mostly?"
+LEGS = "Which of these do you have?"
+DURATION = "How long have you had these symptoms?"
+PAIN = "how bad is the pain?"
+MRI = "Have you had an MRI scan of your spine?"
+WELCOME_BACK = "Welcome back"
+
+
+# --- the bot process ----------------------------------------------------------------------------------
+
+
+def base_env() -> dict[str, str]:
+    """The test runner's environment without any of the bot's settings, and with the repository importable."""
+    env = {k: v for k, v in os.environ.items() if k.upper() not in SETTING_NAMES}
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class BotProcess:
+    """`python -m bot <command>` as a subprocess, its stderr captured to a file per start."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], command: str = "run") -> None:
+        self.workdir = workdir
+        self.env = env
+        self.command = command
+        self.logs: list[Path] = []
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> BotProcess:
+        assert self.proc is None, "already running"
+        log = self.workdir / f"bot-stderr-{len(self.logs) + 1}.log"
+        self.logs.append(log)
+        with log.open("wb") as stderr:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "bot", self.command],
+                env=self.env,
+                cwd=self.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=stderr,
+                stderr=stderr,
+            )
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown code runs."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+    def stop(self, timeout: float = 10.0) -> int | None:
+        """SIGTERM and wait for a clean exit; SIGKILL if it takes longer. Returns the exit code."""
+        if self.proc is None:
+            return None
+        proc, self.proc = self.proc, None
+        proc.terminate()
+        try:
+            return proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+            return None
+
+    def check_alive(self) -> None:
+        if self.proc is not None and self.proc.poll() is not None:
+            code = self.proc.returncode
+            raise AssertionError(f"the bot exited with code {code}\n{self.tail()}")
+
+    def log_text(self) -> str:
+        return "".join(log.read_text("utf-8", errors="replace") for log in self.logs if log.exists())
+
+    def tail(self, chars: int = 4000) -> str:
+        return f"--- bot stderr (last {chars} characters) ---\n{self.log_text()[-chars:]}"
+
+
+@pytest.fixture
+def server() -> Iterator[FakeBotServer]:
+    with FakeBotServer(TOKEN) as fake:
+        yield fake
+
+
+@pytest.fixture
+def bots() -> Iterator[list[BotProcess]]:
+    """Every bot started by a test; all are killed at the end, whatever happened."""
+    started: list[BotProcess] = []
+    try:
+        yield started
+    finally:
+        for bot in started:
+            bot.kill()
+
+
+def bot_env(tmp_path: Path, server: FakeBotServer, **extra: str) -> dict[str, str]:
+    env = base_env()
+    env.update(
+        TELEGRAM_BOT_TOKEN=TOKEN,
+        TELEGRAM_API_URL=server.url,
+        DATABASE_PATH=str(tmp_path / "bot.sqlite3"),
+        CONTENT_DIR=str(CONTENT),
+        LOG_LEVEL="DEBUG",
+    )
+    env.update(extra)
+    return env
+
+
+def wait(bot: BotProcess, condition: Callable[[], Any], what: str, timeout: float = STEP_TIMEOUT_S) -> Any:
+    """Poll `condition` until it is truthy; fail naming `what`, with the bot's stderr, on timeout or exit."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = condition()
+        if value:
+            return value
+        bot.check_alive()
+        if time.monotonic() >= deadline:
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}\n{bot.tail()}")
+        time.sleep(0.02)
+
+
+def start_polling_bot(tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]) -> BotProcess:
+    """Start `python -m bot run` and wait until it long-polls."""
+    bot = BotProcess(tmp_path, bot_env(tmp_path, server)).start()
+    bots.append(bot)
+    polls = len(server.calls("getUpdates"))
+    wait(bot, lambda: len(server.calls("getUpdates")) > polls, "the first getUpdates", START_TIMEOUT_S)
+    return bot
+
+
+def db_rows(path: Path, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
+    """Read the bot's SQLite file directly."""
+    connection = sqlite3.connect(path, timeout=5)
+    try:
+        return connection.execute(sql, params).fetchall()
+    finally:
+        connection.close()
+
+
+def stored_answers(path: Path, chat_id: int) -> dict[str, Any]:
+    rows = db_rows(path, "SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
+    assert rows, f"no session row for chat {chat_id}"
+    return dict(json.loads(rows[0][0]))
+
+
+def markup_of(params: dict[str, Any]) -> dict[str, Any]:
+    markup = params.get("reply_markup")
+    return json.loads(markup) if isinstance(markup, str) else (markup or {})
+
+
+def shown(params: dict[str, Any]) -> str:
+    """A message's text plus its button labels."""
+    labels = [b.get("text", "") for row in markup_of(params).get("inline_keyboard", []) for b in row]
+    return "\n".join([str(params.get("text", "")), *labels])
+
+
+# --- a patient --------------------------------------------------------------------------------------
+
+
+class Patient:
+    """A user in a private chat, talking to the bot process through the fake server."""
+
+    def __init__(self, server: FakeBotServer, bot: BotProcess, chat_id: int) -> None:
+        self.server = server
+        self.bot = bot
+        self.chat_id = chat_id
+        self.last_update_id = 0
+
+    def to_me(self, calls: list[Call], methods: tuple[str, ...] = MESSAGE_METHODS) -> list[Call]:
+        return [c for c in calls if c.method in methods and int(c.params.get("chat_id", 0)) == self.chat_id]
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [c.params for c in self.to_me(self.server.calls(), (method,))]
+
+    def act(self, raw: dict[str, Any], expect: str, timeout: float = STEP_TIMEOUT_S) -> list[dict[str, Any]]:
+        """Push one update; wait for a sent or edited message showing `expect`; return the messages since."""
+        mark = len(self.server.calls())
+        self.last_update_id = raw["update_id"]
+        self.server.push_update(raw)
+
+        def arrived() -> list[dict[str, Any]] | None:
+            new = [c.params for c in self.to_me(self.server.calls()[mark:])]
+            return new if any(expect in shown(p) for p in new) else None
+
+        return list(wait(self.bot, arrived, f"chat {self.chat_id}: a message showing {expect!r}", timeout))
+
+    def send(self, text: str, expect: str, timeout: float = STEP_TIMEOUT_S) -> list[dict[str, Any]]:
+        return self.act(message_update(self.chat_id, text), expect, timeout)
+
+    def keyboard_message(self) -> dict[str, Any]:
+        """The newest message of the chat that shows buttons, as the fake API holds it now."""
+        with self.server.api.lock:
+            messages = copy.deepcopy(self.server.api.messages.get(self.chat_id, {}))
+        for message_id in sorted(messages, reverse=True):
+            if messages[message_id].get("reply_markup", {}).get("inline_keyboard"):
+                return messages[message_id]
+        raise AssertionError(f"chat {self.chat_id} has no message with buttons\n{self.bot.tail()}")
+
+    def tap(self, label: str, expect: str, timeout: float = STEP_TIMEOUT_S) -> list[dict[str, Any]]:
+        """Tap the button labelled `label` (or containing it) on the newest keyboard."""
+        message = self.keyboard_message()
+        buttons = [b for row in message["reply_markup"]["inline_keyboard"] for b in row]
+        wanted = label.lower()
+        matches = [b for b in buttons if b["text"].lower() == wanted] or [
+            b for b in buttons if wanted in b["text"].lower()
+        ]
+        assert matches, f"no button {label!r} in {[b['text'] for b in buttons]}\n{self.bot.tail()}"
+        raw = callback_update(self.chat_id, matches[0]["callback_data"], message)
+        return self.act(raw, expect, timeout)
+
+    def through_safety_questions(self) -> None:
+        """/start, Continue, consent, and 'No' to the three safety questions: the region question shows."""
+        self.send("/start", WELCOME)
+        self.tap("Continue", CONSENT)
+        self.tap("Yes, I agree", SAFETY_1)
+        self.tap("No", SAFETY_2)
+        self.tap("No", SAFETY_3)
+        self.tap("No", REGION)
+
+
+def confirmed_up_to(server: FakeBotServer, update_id: int) -> bool:
+    """True once the bot asked getUpdates for offsets past `update_id` (it will never get it again)."""
+    return any(int(c.params.get("offset") or 0) > update_id for c in server.calls("getUpdates"))
+
+
+# --- the fake server itself -------------------------------------------------------------------------
+
+
+def test_fake_server_answers_form_and_json_calls_and_rejects_a_wrong_token(server: FakeBotServer) -> None:
+    def post(path: str, body: bytes, content_type: str) -> tuple[int, dict[str, Any]]:
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=5)
+        try:
+            connection.request("POST", path, body, {"Content-Type": content_type})
+            response = connection.getresponse()
+            return response.status, json.loads(response.read())
+        finally:
+            connection.close()
+
+    form = "application/x-www-form-urlencoded"
+    markup = json.dumps({"inline_keyboard": [[{"text": "OK", "callback_data": "c1:ok"}]]})
+    body = f"chat_id=5&text=hi&reply_markup={markup}".encode()
+    status, answer = post(f"/bot{TOKEN}/sendMessage", body, form)
+    assert status == 200 and answer["result"]["reply_markup"]["inline_keyboard"][0][0]["text"] == "OK"
+    status, answer = post(
+        f"/bot{TOKEN}/sendMessage", json.dumps({"chat_id": 5, "text": "hey"}).encode(), "application/json"
+    )
+    assert status == 200 and answer["result"]["text"] == "hey"
+    assert post("/bot1:wrong/getMe", b"", form) == (
+        401,
+        {"ok": False, "error_code": 401, "description": "Unauthorized"},
+    )
+    assert post("/getMe", b"", form)[0] == 404
+    assert [c.params["text"] for c in server.calls("sendMessage")] == ["hi", "hey"]
+
+
+# --- the real process -------------------------------------------------------------------------------
+
+
+@pytest.mark.slow
+def test_a_restart_mid_conversation_keeps_the_answers_and_the_current_question(
+    tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    bot = start_polling_bot(tmp_path, server, bots)
+    patient = Patient(server, bot, chat_id=31001)
+    patient.through_safety_questions()
+    patient.tap("Low back and legs", LEGS)
+    patient.tap("Leg pain on walking", "✅ Leg pain on walking")  # ticked in place
+    before = patient.tap("Done", DURATION)
+    question = next(p for p in before if DURATION in shown(p))
+    wait(bot, lambda: confirmed_up_to(server, patient.last_update_id), "getUpdates to confirm the last update")
+    assert stored_answers(database, 31001) == {"region": "low_back", "leg_symptoms": ["walking_pain"]}
+
+    bot.kill()  # SIGKILL: no shutdown, no flush
+    bot = start_polling_bot(tmp_path, server, bots)
+    patient.bot = bot
+
+    sent = patient.send("/start", DURATION)
+    assert WELCOME_BACK in sent[0]["text"], sent
+    assert sent[-1]["text"] == question["text"]  # the same question...
+    assert markup_of(sent[-1]) == markup_of(question)  # ...with the same buttons
+    assert not any(WELCOME in p["text"] for p in sent)
+
+    patient.tap("More than a year", PAIN)
+    patient.tap("6", MRI)
+    answers = stored_answers(database, 31001)
+    assert answers == {"region": "low_back", "leg_symptoms": ["walking_pain"], "duration": "over_1_year", "pain": 6}
+    assert db_rows(database, "SELECT state, active FROM sessions WHERE chat_id = 31001") == [("mri", 1)]
+
+
+@pytest.mark.slow
+def test_injected_faults_are_survived_and_no_answer_is_lost(
+    tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    bot = start_polling_bot(tmp_path, server, bots)
+    first = Patient(server, bot, chat_id=32001)
+    first.send("/start", WELCOME)
+
+    # 429: the bot waits as long as it was told, then the message is delivered, once.
+    server.api.inject("429", "sendMessage", retry_after=1)
+    first.tap("Continue", CONSENT)
+    attempts = server.statuses("sendMessage")
+    flood = [at for at, status in attempts if status == 429]
+    assert len(flood) == 1, attempts
+    delivered = [at for at, status in attempts if status == 200 and at > flood[0]]
+    assert delivered, attempts
+    assert delivered[0] - flood[0] >= 0.95, f"retried {delivered[0] - flood[0]:.2f} s after a 429 asking for 1 s"
+    assert sum(CONSENT in p["text"] for p in first.sent()) == 1
+
+    # 403 for a second chat: it is marked inactive; the first chat is still served.
+    second = Patient(server, bot, chat_id=32002)
+    server.api.inject("403", "sendMessage")
+    server.push_update(message_update(second.chat_id, "/start"))
+    wait(
+        bot,
+        lambda: db_rows(database, "SELECT active FROM sessions WHERE chat_id = ?", (second.chat_id,)) == [(0,)],
+        "chat 32002 to be marked inactive after a 403",
+    )
+    assert second.sent() == []
+    first.tap("Yes, I agree", SAFETY_1)
+    first.tap("No", SAFETY_2)
+    first.tap("No", SAFETY_3)
+    first.tap("No", REGION)
+
+    # A timeout: the answer is stored at once, and the question arrives after the retry.
+    server.api.inject("timeout", "sendMessage")
+    first.tap("Low back and legs", LEGS, timeout=20)
+    timed_out = [at for at, status in server.statuses("sendMessage") if status == 0]
+    assert len(timed_out) == 1
+    assert sum(LEGS in p["text"] for p in first.sent()) == 1
+    assert stored_answers(database, first.chat_id) == {"region": "low_back"}
+    first.tap("Leg pain on walking", "✅ Leg pain on walking")
+    first.tap("Done", DURATION)
+    first.tap("More than a year", PAIN)
+
+    assert stored_answers(database, first.chat_id) == {
+        "region": "low_back",
+        "leg_symptoms": ["walking_pain"],
+        "duration": "over_1_year",
+    }
+    assert db_rows(database, "SELECT active FROM sessions ORDER BY chat_id") == [(1,), (0,)]
+    bot.check_alive()
+
+
+@pytest.mark.slow
+def test_the_token_never_appears_in_logs_or_messages_even_on_errors(
+    tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]
+) -> None:
+    server.timeout_mode = "drop"  # the connection is cut: a different network error than a read timeout
+    server.api.inject("500", "getUpdates")
+    bot = start_polling_bot(tmp_path, server, bots)
+    wait(bot, lambda: any(s == 500 for _, s in server.statuses("getUpdates")), "the 500 on getUpdates")
+    patient = Patient(server, bot, chat_id=33001)
+    patient.send("/start", WELCOME, timeout=20)  # polling resumes after the 500
+
+    server.api.inject("429", "sendMessage", retry_after=1)
+    patient.tap("Continue", CONSENT)
+    server.api.inject("timeout", "sendMessage")
+    patient.tap("Yes, I agree", SAFETY_1)
+    for _ in range(4):  # more than the bot retries: the error handler runs and tells the user
+        server.api.inject("500", "sendMessage")
+    patient.tap("No", "Sorry, something went wrong", timeout=20)
+    blocked = Patient(server, bot, chat_id=33002)
+    server.api.inject("403", "sendMessage")
+    server.push_update(message_update(blocked.chat_id, "/start"))
+    database = tmp_path / "bot.sqlite3"
+    query = "SELECT active FROM sessions WHERE chat_id = ?"
+    wait(bot, lambda: db_rows(database, query, (blocked.chat_id,)) == [(0,)], "chat 33002 to be marked inactive")
+    patient.send("/help", SAFETY_2)  # still served
+    exit_code = bot.stop()  # a clean shutdown logs too
+
+    log = "\n".join(started.log_text() for started in bots)
+    assert "DEBUG" in log and "sendMessage" in log, "the log should be at DEBUG level"
+    assert "Error" in log or "error" in log, "the faults should have been logged"
+    assert TOKEN not in log and TOKEN_SECRET not in log, [line for line in log.splitlines() if TOKEN_SECRET in line]
+    outgoing = json.dumps([[c.method, c.params] for c in server.calls()])
+    assert TOKEN_SECRET not in outgoing
+    assert exit_code == 0, f"exit code {exit_code}\n{bot.tail()}"
+
+
+@pytest.mark.slow
+def test_without_a_token_the_bot_exits_at_once_naming_the_variable(tmp_path: Path, server: FakeBotServer) -> None:
+    env = base_env()
+    env.update(TELEGRAM_API_URL=server.url, DATABASE_PATH=str(tmp_path / "bot.sqlite3"), CONTENT_DIR=str(CONTENT))
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot"],
+        env=env,
+        cwd=tmp_path,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        out, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    elapsed = time.monotonic() - started
+    assert proc.returncode not in (0, None), (proc.returncode, out, err)
+    assert b"TELEGRAM_BOT_TOKEN" in err, err.decode(errors="replace")
+    assert elapsed < 15, f"took {elapsed:.1f} s"
+    assert server.requests == []  # it did not even try to reach Telegram
+    assert not (tmp_path / "bot.sqlite3").exists()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def http_call(
+    port: int, method: str, path: str, body: bytes | None = None, headers: dict[str, str] | None = None
+) -> tuple[int, bytes]:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    try:
+        connection.request(method, path, body, headers or {})
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+@pytest.mark.slow
+def test_webhook_mode_checks_the_secret_and_processes_each_update_once(
+    tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]
+) -> None:
+    port = free_port()
+    database = tmp_path / "bot.sqlite3"
+    env = bot_env(tmp_path, server, PORT=str(port), WEBHOOK_URL="https://example.invalid/hook", WEBHOOK_SECRET="s3cret")
+    bot = BotProcess(tmp_path, env, command="webhook").start()
+    bots.append(bot)
+
+    def healthy() -> bool:
+        try:
+            return http_call(port, "GET", "/healthz")[0] == 200
+        except OSError:
+            return False
+
+    wait(bot, healthy, "GET /healthz to answer 200", START_TIMEOUT_S)
+    hooks = wait(bot, lambda: server.calls("setWebhook"), "setWebhook on the fake API")
+    assert hooks[0].params["url"] == "https://example.invalid/hook"
+    assert hooks[0].params["secret_token"] == "s3cret"
+
+    json_type = {"Content-Type": "application/json"}
+    right = {**json_type, "X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    rejected = message_update(34009, "/start")
+    assert http_call(port, "POST", "/hook", json.dumps(rejected).encode(), json_type)[0] == 403
+    wrong = {**json_type, "X-Telegram-Bot-Api-Secret-Token": "s3cret-not"}
+    assert http_call(port, "POST", "/hook", json.dumps(rejected).encode(), wrong)[0] == 403
+    assert http_call(port, "POST", "/hook", b'{"update_id": 1, "message": ', right)[0] == 400
+
+    patient = Patient(server, bot, chat_id=34001)
+    start = json.dumps(message_update(patient.chat_id, "/start")).encode()
+    assert http_call(port, "POST", "/hook", start, right)[0] == 200
+    wait(bot, lambda: patient.sent(), "the reply to /start")
+    assert WELCOME in patient.sent()[0]["text"]
+    assert http_call(port, "POST", "/hook", start, right)[0] == 200  # Telegram redelivers: same update_id
+    help_update = json.dumps(message_update(patient.chat_id, "/help")).encode()
+    assert http_call(port, "POST", "/hook", help_update, right)[0] == 200
+    wait(bot, lambda: len(patient.sent()) >= 3, "the reply to /help")  # help text, then the question again
+    time.sleep(0.3)  # room for a (wrong) second processing of the repeated /start to show up
+    texts = [p["text"] for p in patient.sent()]
+    assert sum(WELCOME in t for t in texts) == 2, texts  # once for /start, once again under /help
+    assert len(texts) == 3, texts
+
+    assert not [c for c in server.calls() if int(c.params.get("chat_id", 0) or 0) == 34009]
+    assert db_rows(database, "SELECT chat_id FROM sessions ORDER BY chat_id") == [(34001,)]
