@@ -42,7 +42,7 @@ from flows.problems import (
     UnreachableState,
 )
 from flows.readability import TARGET_GRADE, english_grade
-from flows.views import NOTICE_KEYS, SYSTEM_KEYS
+from flows.views import NOTICE_KEYS, SYSTEM_KEYS, reflect_key
 from flows.yamlsource import YamlDocument
 
 MAX_NOTICE_CHARS = 200  # a pop-up answer to a tapped button shows at most 200 characters
@@ -141,6 +141,7 @@ class _Checker:
         for index, state in enumerate(self.flow.states):
             self._check_actions(index, state)
             self._check_targets(index, state)
+            self._check_reflect(index, state)
             self._check_way_forward(index, state)
         self._check_reachable()
 
@@ -170,6 +171,19 @@ class _Checker:
             elif isinstance(next_, list):
                 for k, branch in enumerate(next_):
                     yield branch.to, (*location, k, "to")
+
+    def _check_reflect(self, index: int, state: State) -> None:
+        if not isinstance(state, ResultState) or state.reflect is None:
+            return
+        if isinstance(self.states.get(state.reflect), MultiState):
+            return
+        path, line = self._at(self.flow_doc, "states", index, "reflect")
+        multis = [s.id for s in self.flow.states if isinstance(s, MultiState)]
+        self.problems.append(
+            UnknownReference(
+                path, line, f"'{state.reflect}' is not a multi-choice question", "reflect one of: " + ", ".join(multis)
+            )
+        )
 
     def _check_targets(self, index: int, state: State) -> None:
         for target, location in self._exits(index, state):
@@ -347,6 +361,10 @@ class _Checker:
             add(getattr(state, "short", None), self.flow_doc, ("states", i, "short"), False)
             if isinstance(state, MessageState | ResultState | SummaryState):
                 add(state.button, self.flow_doc, ("states", i, "button"), True)
+            if isinstance(state, ResultState) and isinstance(self.states.get(state.reflect or ""), MultiState):
+                reflected = self.states[state.reflect or ""]
+                for option in getattr(reflected, "options", []):
+                    add(reflect_key(reflected.id, option.id), self.flow_doc, ("states", i, "reflect"), False)
             for j, option in enumerate(getattr(state, "options", [])):
                 add(option.label, self.flow_doc, ("states", i, "options", j, "label"), True)
         for i, section in enumerate(self.sections.sections):

@@ -1,7 +1,8 @@
 """Match a typed question ("how much does it cost?", "¿duele?") to the sections that answer it.
 
 Each section's phrases are content (`section.<id>.keywords`, comma-separated, per language). A phrase
-found as whole words scores 100; longer phrases also match with small typos (rapidfuzz).
+found as whole words scores 100; longer phrases also match a run of as many words with small typos
+(rapidfuzz), never a piece of a word.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from rapidfuzz import fuzz
 
 from flows.content import Content
 
-MIN_SCORE = 86
+MIN_SCORE = 90
 MIN_FUZZY_LENGTH = 5
 MAX_RESULTS = 3
 
@@ -36,7 +37,7 @@ class SectionMatcher:
                 phrases = [content.texts.get(language, section.title)]
                 if section.keywords:
                     phrases += content.texts.get(language, section.keywords).split(",")
-                normalized = [normalize(p) for p in phrases]
+                normalized = dict.fromkeys(normalize(p) for p in phrases)
                 entries.append((section.id, [p for p in normalized if p]))
             self._phrases[language] = entries
 
@@ -45,10 +46,10 @@ class SectionMatcher:
         query = normalize(text)
         if not query:
             return []
-        padded = f" {query} "
+        words = query.split()
         scored = []
         for order, (section_id, phrases) in enumerate(self._phrases.get(language, [])):
-            scores = [_score(phrase, query, padded) for phrase in phrases]
+            scores = [_score(phrase, words) for phrase in phrases]
             best = max(scores, default=0)
             if best >= MIN_SCORE:
                 hits = sum(score >= MIN_SCORE for score in scores)
@@ -56,9 +57,12 @@ class SectionMatcher:
         return [section_id for *_, section_id in sorted(scored)[:MAX_RESULTS]]
 
 
-def _score(phrase: str, query: str, padded: str) -> float:
-    if f" {phrase} " in padded:
+def _score(phrase: str, words: list[str]) -> float:
+    """100 when the phrase's words appear in a row; else the best typo-tolerant match on a run of words."""
+    size = len(phrase.split())
+    runs = [" ".join(words[i : i + size]) for i in range(max(len(words) - size + 1, 1))]
+    if phrase in runs:
         return 100.0
-    if len(phrase) < MIN_FUZZY_LENGTH or len(query) < MIN_FUZZY_LENGTH:
+    if len(phrase) < MIN_FUZZY_LENGTH:
         return 0.0
-    return float(fuzz.partial_ratio(phrase, query))
+    return max(float(fuzz.ratio(phrase, run)) for run in runs)

@@ -142,6 +142,7 @@ class ResultState(_StateBase):
     type: Literal["result"]
     next: Next
     button: TextKey = "common.continue"
+    reflect: Id | None = None  # a multi question (values) whose ticked options are reflected back
 
 
 class SummaryState(_StateBase):
@@ -228,3 +229,34 @@ class Candidacy(Strict):
     outcomes: list[Outcome] = Field(min_length=1)
     default_outcome: Id
     rules: list[Rule] = Field(default_factory=list)
+
+
+ClinicCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class ClinicContact(Strict):
+    """How patients can reach a clinic themselves."""
+
+    phone: str | None = None
+    email: str | None = None
+    website: str | None = None
+
+
+class Clinic(Strict):
+    """A clinic that shares referral links; `relationship` (a text key) is disclosed before any question."""
+
+    code: ClinicCode
+    name: str = Field(min_length=1, max_length=80)
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    languages: list[Id] = Field(min_length=1)
+    regions: list[Literal["low_back", "neck"]] = Field(min_length=1)
+    contact: ClinicContact
+    relationship: TextKey
+    handoff_chat_id: int | None = None
+    staff_ids: list[int] = Field(default_factory=list)
+
+
+class Clinics(Strict):
+    """The clinic registry file."""
+
+    clinics: list[Clinic] = Field(default_factory=list)

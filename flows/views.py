@@ -49,6 +49,7 @@ SYSTEM_KEYS = (
     "result.based_on",
     "result.no_rules",
     "result.disclaimer",
+    "result.values_heading",
     "menu.intro",
     "menu.for_you",
     "typed.matches",
@@ -78,6 +79,11 @@ SYSTEM_KEYS = (
     *(f"command.{name}" for name in ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")),
 )
 NOTICE_KEYS = tuple(key for key in SYSTEM_KEYS if key.startswith("notice."))
+
+
+def reflect_key(question: str, option: str) -> str:
+    """The text that reflects a ticked value back in the result, e.g. `values.reflect.low_cost`."""
+    return f"{question}.reflect.{option}"
 
 
 class Views:
@@ -172,10 +178,9 @@ class Views:
         if section.sources:
             sources = "\n".join(f"• {html.escape(source)}" for source in section.sources)
             parts.append(f"<i>{self.text(session, 'section.sources')}</i>\n{sources}")
-        rows = (
-            (self._button(session, "common.menu", ShowMenu()),),
-            (self._button(session, "common.resume", Resume()),),
-        )
+        rows: Rows = ((self._button(session, "common.menu", ShowMenu()),),)
+        if not isinstance(self.content.states[session.state], MenuState | StopState):
+            rows += ((self._button(session, "common.resume", Resume()),),)
         return Reply(key=section.body, text="\n\n".join(parts), buttons=rows, extra_keys=(section.title,))
 
     def result(self, session: Session) -> CandidacyResult:
@@ -200,18 +205,30 @@ class Views:
             parts.append("\n".join(lines))
         else:
             parts.append(self.text(session, "result.no_rules"))
+        reflected = self._reflect(session, state)
+        if reflected:
+            parts.append(reflected)
         parts.append(self.text(session, "result.disclaimer"))
         rows: list[tuple[Button, ...]] = [(self._button(session, state.button, Choose(session.step, "ok")),)]
         if session.history:
             rows.append((self._button(session, "common.back", Back(session.step)),))
-        keys = (outcome.title, outcome.body, *(f.rule.reason for f in result.findings))
+        keys = (
+            outcome.title,
+            outcome.body,
+            *(f.rule.reason for f in result.findings),
+            *self._reflect_keys(session, state),
+        )
         return Reply(key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question", extra_keys=keys)
 
     def _summary(self, session: Session, state: SummaryState) -> Reply:
         blocks = self._summary_blocks(session, with_sources=False)
         parts = [self.text(session, state.text)]
         for heading, lines in blocks:
-            parts.append(f"<b>{html.escape(heading)}</b>\n" + "\n".join(f"• {html.escape(line)}" for line in lines))
+            if heading:
+                bullets = "\n".join(f"• {html.escape(line)}" for line in lines)
+                parts.append(f"<b>{html.escape(heading)}</b>\n{bullets}")
+            else:  # the closing disclaimer
+                parts.append("<i>" + "\n".join(html.escape(line) for line in lines) + "</i>")
         step = session.step
         rows: list[tuple[Button, ...]] = [
             (self._button(session, "summary.pdf_button", Choose(step, "pdf")),),
@@ -260,6 +277,20 @@ class Views:
     def matched_sections(self, session: Session) -> list[Section]:
         """Sections whose `match` holds for the session's answers, in content order."""
         return [s for s in self.content.sections if s.match is not None and holds(s.match, session.answers)]
+
+    def _reflect_keys(self, session: Session, state: ResultState) -> list[str]:
+        """Text keys of what the patient said matters to them (heading first), or none."""
+        ticked = session.answers.get(state.reflect or "")
+        if not isinstance(ticked, list) or not ticked:
+            return []
+        return ["result.values_heading", *(reflect_key(state.reflect or "", option) for option in ticked)]
+
+    def _reflect(self, session: Session, state: ResultState) -> str:
+        """What the patient said matters to them, each with how the options compare on it."""
+        keys = self._reflect_keys(session, state)
+        if not keys:
+            return ""
+        return "\n".join([self.text(session, keys[0]), *(f"• {self.text(session, key)}" for key in keys[1:])])
 
     def answers_behind(self, session: Session, finding: Finding) -> str:
         """The answers that made a rule fire, as 'Question: answer; ...' (empty if none is on record)."""

@@ -39,9 +39,18 @@ LOW_BACK_LINES = [
     "1",  # tick: physiotherapy
     "7",  # Done
     "1",  # general health: good
-    "4",  # matters most: proven to work
+    "4",  # tick: matters most: proven to work
+    "7",  # Done
     "walk to the shops",
-    "1",  # result: see topics
+    "1",  # result: Continue
+    "4",  # leaning: exercise or physio
+    "1",  # SURE 1 of 4: Yes
+    "1",  # SURE 2 of 4: Yes
+    "1",  # SURE 3 of 4: Yes
+    "1",  # SURE 4 of 4: Yes
+    "1",  # "you seem ready": Continue
+    "1",  # summary: Get it as a PDF
+    "2",  # summary: See topics for me
 ]
 
 
@@ -126,8 +135,18 @@ def test_console_completes_a_low_back_conversation(content: Content) -> None:
     assert output.splitlines()[-1] == "(state: menu)"
     assert first_line(content, "welcome") in output
     assert plain_text(content.texts.get("en", "outcome.may_be_discussed.title")) in output
+    assert plain_text(content.texts.get("en", "result.values_heading")) in output
+    assert plain_text(content.texts.get("en", "values.reflect.proven")) in output
+    assert first_line(content, "leaning.ask") in output
+    assert first_line(content, "sure.high") in output
+    assert first_line(content, "sure.low") not in output
+    assert first_line(content, "summary.intro") in output
+    goal = plain_text(content.texts.get("en", "goal.short"))
+    assert f"{goal}: walk to the shops" in output  # the summary repeats the answers
+    assert first_line(content, "summary.pdf_caption") in output  # the PDF tap is answered
     assert plain_text(content.texts.get("en", "menu.intro")) in output
     assert "> walk to the shops" in output
+    assert "(no button" not in output
 
 
 def test_console_stops_at_a_red_flag(content: Content) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from flows.conditions import holds
 from flows.content import Content
 from flows.engine import Engine
 from flows.events import (
@@ -49,9 +50,15 @@ LOW_BACK: tuple[str | Event, ...] = (
     "+physio",
     "done",
     "good",
-    "proven",
+    "+proven",
+    "done",
     Typed("walk to the shops"),
 )
+# From the result to the summary: lean towards exercise, and answer "yes" to all four SURE questions.
+SURE_YES = ("yes", "yes", "yes", "yes")
+TO_SUMMARY: tuple[str | Event, ...] = ("ok", "exercise", *SURE_YES, "ok")
+SURE_QUESTIONS = ("sure_sure", "sure_understand", "sure_values", "sure_support")
+VALUES = ("avoid_surgery", "low_cost", "quick_return", "proven", "stay_near_home")
 
 
 @pytest.fixture(scope="module")
@@ -151,11 +158,29 @@ def ticked(chat: Chat) -> list[str]:
 # --- paths through the flow -------------------------------------------------------------------------
 
 
-def test_low_back_path_ends_with_a_result_then_the_menu(engine: Engine, content: Content) -> None:
+def asked(chat: Chat) -> list[str]:
+    """The main key of every reply so far, a question re-shown by a tick counted once."""
+    return [key for i, key in enumerate(chat.seen) if i == 0 or chat.seen[i - 1] != key]
+
+
+def at_result(engine: Engine, *values: str) -> Chat:
+    """A low-back patient at the result, having ticked `values` as what matters to them."""
+    chat = screened(engine).play("low_back", "+walking_pain", "done", "over_1_year", "5", "no_mri")
+    chat.play("+physio", "done", "good", *(f"+{value}" for value in values), "done", "skip")
+    assert chat.keys == ["result.intro"]
+    return chat
+
+
+def text_of(content: Content, key: str) -> str:
+    return plain_text(content.texts.get("en", key))
+
+
+def test_low_back_path_goes_from_result_through_leaning_sure_and_summary_to_the_menu(
+    engine: Engine, content: Content
+) -> None:
     chat = screened(engine).play(*LOW_BACK)
     assert isinstance(content.states[chat.session.state], ResultState)
-    asked = [key for i, key in enumerate(chat.seen) if i == 0 or chat.seen[i - 1] != key]  # ticks re-show
-    assert asked[-11:] == [
+    assert asked(chat)[-11:] == [
         "leg_symptoms.ask",
         "duration.ask",
         "pain.ask",
@@ -164,7 +189,7 @@ def test_low_back_path_ends_with_a_result_then_the_menu(engine: Engine, content:
         "mri_severity.ask",
         "treatments.ask",
         "health.ask",
-        "priorities.ask",
+        "values.ask",
         "goal.ask",
         "result.intro",
     ]
@@ -172,17 +197,233 @@ def test_low_back_path_ends_with_a_result_then_the_menu(engine: Engine, content:
     assert plain_text(content.texts.get("en", "outcome.may_be_discussed.title")) in plain_text(chat.text)
     assert chat.all_stages == ["consented", "screened", "completed"]
     assert chat.session.answers["goal"] == "walk to the shops"
+    assert chat.session.answers["values"] == ["proven"]
+    assert chat.names == ["ok", "back"]
+    assert chat.buttons[0].label == content.texts.get("en", "common.continue")
+
+    chat.play(*TO_SUMMARY)
+    assert asked(chat)[-8:] == [
+        "result.intro",
+        "leaning.ask",
+        "sure.sure",
+        "sure.understand",
+        "sure.values",
+        "sure.support",
+        "sure.high",
+        "summary.intro",
+    ]
+    assert chat.names == ["pdf", "ok", "back"]
+    assert chat.session.answers["leaning"] == "exercise"
+    assert [chat.session.answers[q] for q in SURE_QUESTIONS] == ["yes"] * 4
 
     chat.tap("ok")
     assert chat.keys == ["menu.intro"]
     assert isinstance(content.states[chat.session.state], MenuState)
-    assert chat.stages == []
+    assert chat.all_stages == ["consented", "screened", "completed"], "no stage after the result"
+    assert chat.names[-1] == "restart"
+
+
+# --- leaning and the SURE check -----------------------------------------------------------------------
+
+
+def test_leaning_offers_every_option_and_is_kept(engine: Engine, content: Content) -> None:
+    chat = at_result(engine, "proven").play("ok")
+    assert chat.keys == ["leaning.ask"]
+    leaning = content.states["leaning"]
+    assert chat.names == [option.id for option in leaning.options] + ["back"]  # type: ignore[attr-defined]
+    assert {"stem_cells", "steroid_injection", "surgery", "exercise", "wait", "unsure"} <= set(chat.names)
+    chat.tap("surgery")
+    assert chat.keys == ["sure.sure"]
+    assert chat.names == ["yes", "no", "back"]
+    assert chat.session.answers["leaning"] == "surgery"
+
+
+def test_sure_with_four_yes_says_the_patient_seems_ready(engine: Engine, content: Content) -> None:
+    chat = at_result(engine, "proven").play("ok", "wait")
+    keys = ("sure.sure", "sure.understand", "sure.values", "sure.support")
+    for question, key in zip(SURE_QUESTIONS, keys, strict=True):
+        assert chat.keys == [key]
+        assert chat.session.state == question
+        chat.tap("yes")
+    assert chat.keys == ["sure.high"]
+    assert chat.session.state == "sure_high"
+    assert "sure.low" not in chat.seen
+    assert text_of(content, "sure.high").split(".")[0] in plain_text(chat.text)
+    chat.tap("ok")
+    assert chat.keys == ["summary.intro"]
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        ("no", "yes", "yes", "yes"),
+        ("yes", "no", "yes", "yes"),
+        ("yes", "yes", "no", "yes"),
+        ("yes", "yes", "yes", "no"),
+        ("no", "no", "no", "no"),
+    ],
+    ids=["not_sure", "not_understood", "values_unclear", "no_support", "all_no"],
+)
+def test_any_no_on_sure_suggests_talking_it_through_with_a_clinician(
+    engine: Engine, content: Content, answers: tuple[str, ...]
+) -> None:
+    chat = at_result(engine, "proven").play("ok", "stem_cells", *answers)
+    assert chat.keys == ["sure.low"]
+    assert chat.session.state == "sure_low"
+    assert "sure.high" not in chat.seen
+    shown = plain_text(chat.text).lower()
+    assert "talk it through" in shown
+    assert any(clinician in shown for clinician in ("doctor", "nurse", "physio"))
+    assert tuple(chat.session.answers[q] for q in SURE_QUESTIONS) == answers
+    chat.tap("ok")
+    assert chat.keys == ["summary.intro"], "the summary comes next either way"
+
+
+def test_changing_a_sure_answer_to_yes_changes_the_advice(engine: Engine) -> None:
+    chat = at_result(engine, "proven").play("ok", "exercise", "yes", "yes", "yes", "no")
+    assert chat.keys == ["sure.low"]
+    chat.tap("back")
+    assert chat.keys == ["sure.support"]
+    chat.tap("yes")
+    assert chat.keys == ["sure.high"]
+    assert chat.session.answers["sure_support"] == "yes"
+
+
+# --- values, reflected in the result ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", VALUES)
+def test_the_result_reflects_a_ticked_value(engine: Engine, content: Content, value: str) -> None:
+    chat = at_result(engine, value)
+    shown = plain_text(chat.text)
+    assert text_of(content, "result.values_heading") in shown
+    assert text_of(content, f"values.reflect.{value}") in shown
+    for other in (*VALUES, "none"):
+        if other != value:
+            assert text_of(content, f"values.reflect.{other}") not in shown, other
+
+
+def test_the_result_reflects_every_ticked_value_in_the_order_shown(engine: Engine, content: Content) -> None:
+    chat = at_result(engine, "stay_near_home", "avoid_surgery", "low_cost")
+    assert chat.session.answers["values"] == ["avoid_surgery", "low_cost", "stay_near_home"]
+    shown = plain_text(chat.text)
+    places = [shown.index(text_of(content, f"values.reflect.{v}")) for v in chat.session.answers["values"]]
+    assert places == sorted(places)
+    assert shown.index(text_of(content, "result.values_heading")) < places[0]
+    for absent in ("quick_return", "proven", "none"):
+        assert text_of(content, f"values.reflect.{absent}") not in shown
+
+
+def test_the_result_reply_names_the_reflected_value_keys(engine: Engine) -> None:
+    chat = at_result(engine, "proven", "low_cost")
+    keys = chat.replies[0].keys()
+    assert {"result.values_heading", "values.reflect.low_cost", "values.reflect.proven"} <= set(keys)
+
+
+def test_none_of_these_values_says_so_and_reflects_no_value(engine: Engine, content: Content) -> None:
+    chat = at_result(engine, "none")
+    assert chat.session.answers["values"] == ["none"]
+    shown = plain_text(chat.text)
+    assert text_of(content, "values.reflect.none") in shown  # "you did not pick anything; topics compare all"
+    for value in VALUES:
+        assert text_of(content, f"values.reflect.{value}") not in shown, value
+
+
+def test_none_of_these_clears_the_ticked_values(engine: Engine) -> None:
+    chat = at_result(engine, "proven")
+    chat.tap("back")  # to the goal
+    chat.tap("back")  # to the values, "proven" still ticked
+    assert chat.keys == ["values.ask"]
+    assert ticked(chat) == ["proven"]
+    chat.play("+none")
+    assert ticked(chat) == ["none"]
+    chat.play("done", "skip")
+    assert chat.session.answers["values"] == ["none"]
+
+
+def test_done_on_values_with_nothing_ticked_asks_for_an_answer(engine: Engine) -> None:
+    chat = screened(engine).play("low_back", "+walking_pain", "done", "over_1_year", "5", "no_mri")
+    chat.play("+physio", "done", "good")
+    assert chat.keys == ["values.ask"]
+    chat.tap("done")
+    assert chat.keys == ["notice.pick_one", "values.ask"]
+    assert "values" not in chat.session.answers
+
+
+# --- the personal summary -----------------------------------------------------------------------------
+
+
+def test_the_summary_lists_answers_result_and_matching_topics(engine: Engine, content: Content) -> None:
+    chat = at_result(engine, "low_cost", "proven")
+    chat.tap("back")
+    chat.send(Typed("walk to the shops & back"))  # the goal again, with a character that needs escaping
+    assert chat.keys == ["result.intro"]
+    outcome = engine.views.result(chat.session).outcome
+    chat.play(*TO_SUMMARY)
+    assert chat.keys == ["summary.intro"]
+    shown = plain_text(chat.replies[0].text)
+
+    answered = [state for state in content.flow.states if state.id in chat.session.answers]
+    assert {s.id for s in answered} >= {"region", "values", "goal", "leaning", *SURE_QUESTIONS}
+    for state in answered:
+        short = text_of(content, state.short)  # type: ignore[attr-defined]
+        label = plain_text(engine.views.answer_label(chat.session, state, chat.session.answers[state.id]))
+        assert f"{short}: {label}" in shown, state.id
+    assert "Your goal: walk to the shops & back" in shown
+    assert f"{text_of(content, 'values.short')}: {text_of(content, 'values.low_cost')}" in shown
+    assert f"{text_of(content, 'leaning.short')}: {text_of(content, 'leaning.exercise')}" in shown
+
+    assert text_of(content, "summary.result") in shown
+    assert text_of(content, outcome.title) in shown
+    matched = [s for s in content.sections if s.match is not None and holds(s.match, chat.session.answers)]
+    assert {"costs", "evidence"} <= {s.id for s in matched}  # cost and proof were ticked
+    assert text_of(content, "summary.topics") in shown
+    for section in content.sections:
+        title = text_of(content, section.title)
+        assert (title in shown) is (section in matched), section.id
+    assert text_of(content, "summary.questions_heading") in shown
+
+
+def test_the_pdf_button_sends_a_document_and_stays_on_the_summary(engine: Engine, content: Content) -> None:
+    chat = at_result(engine, "avoid_surgery").play(*TO_SUMMARY)
+    before = chat.session
+    summary_buttons = chat.buttons
+    chat.tap("pdf")
+    assert len(chat.replies) == 1
+    reply = chat.replies[0]
+    assert reply.document is not None
+    assert reply.key == "summary.pdf_caption"
+    assert reply.document.filename.endswith(".pdf")
+    assert chat.session == before, "the PDF moves nowhere and changes no answer"
+    headings = [heading for heading, _ in reply.document.blocks]
+    assert text_of(content, "summary.answers") in headings
+    assert text_of(content, "summary.sources") in headings
+    answers = dict(reply.document.blocks)[text_of(content, "summary.answers")]
+    assert f"{text_of(content, 'values.short')}: {text_of(content, 'values.avoid_surgery')}" in answers
+
+    chat.tap("pdf", summary_buttons)  # the summary's keyboard still works: the PDF can be sent again
+    assert chat.replies[0].document is not None
+    chat.tap("ok", summary_buttons)
+    assert chat.keys == ["menu.intro"]
+    assert chat.session.answers == before.answers
+
+
+def test_the_pdf_button_of_an_old_summary_is_out_of_date(engine: Engine) -> None:
+    chat = at_result(engine, "proven").play(*TO_SUMMARY)
+    old = chat.buttons
+    chat.tap("back")
+    assert chat.keys == ["sure.high"]
+    before = chat.session
+    chat.tap("pdf", old)
+    assert chat.keys == ["notice.stale", "sure.high"]
+    assert all(reply.document is None for reply in chat.replies)
+    assert chat.session == before
 
 
 def test_neck_path_asks_about_neck_not_legs(engine: Engine) -> None:
     chat = screened(engine).play("neck")
     assert chat.keys == ["neck_symptoms.ask"]
-    chat.play("+hand_clumsy", "done", "over_1_year", "4", "no_mri", "+none", "done", "good", "proven", "skip")
+    chat.play("+hand_clumsy", "done", "over_1_year", "4", "no_mri", "+none", "done", "good", "+proven", "done", "skip")
     assert chat.keys == ["result.intro"]
     assert "leg_symptoms.ask" not in chat.seen
     assert "leg_symptoms" not in chat.session.answers
@@ -235,9 +476,13 @@ def test_a_red_flag_stops_the_intake(engine: Engine, content: Content, screen: i
 
     chat.tap("flag_no", screen_buttons)  # the safety question's old keyboard
     assert chat.keys == ["notice.stale", urgent]
-    chat.send(Typed("zzzz qqqq xxxx"))
-    assert chat.keys[-1] == urgent
-    assert (chat.session.state, chat.session.answers) == (stop.state, stop.answers)
+    for text in ("zzzz qqqq xxxx", "how much does it cost?", "is it safe"):  # topic words too: only the advice
+        chat.send(Typed(text))
+        assert chat.keys == [urgent], text
+        assert chat.names == ["restart"]
+    chat.send(Back())  # /back does not lead back into the questions
+    assert chat.keys == [urgent]
+    assert chat.session == stop
 
     chat.tap("restart")
     assert chat.keys == ["welcome"]
@@ -317,7 +562,7 @@ def test_changing_an_earlier_answer_forgets_answers_off_the_new_path(engine: Eng
     chat.play("no_mri")
     assert "mri_findings" not in chat.session.answers
     assert "mri_severity" not in chat.session.answers
-    chat.play("+physio", "done", "good", "proven", "skip")
+    chat.play("+physio", "done", "good", "+proven", "done", "skip")
     assert chat.keys == ["result.intro"]
     keys = chat.replies[0].keys()
     assert "reason.bone_spur_severe" not in keys
@@ -365,7 +610,7 @@ def test_forged_or_unreadable_button_data_changes_nothing(engine: Engine, data: 
 def test_forged_answer_with_the_current_step_changes_nothing(engine: Engine) -> None:
     chat = screened(engine)
     before = chat.session
-    for forged in ("no_such_option", "ok", "skip", "5", "agree"):
+    for forged in ("no_such_option", "ok", "skip", "pdf", "5", "agree"):
         chat.send(decode(encode(Choose(before.step, forged))))
         assert chat.keys == ["notice.stale", "region.ask"], forged
         assert chat.session == before
@@ -436,7 +681,7 @@ def test_scale_shows_each_number_and_refuses_others(engine: Engine, content: Con
 
 def test_free_text_length_is_limited(engine: Engine, content: Content) -> None:
     chat = screened(engine).play("low_back", "+walking_pain", "done", "over_1_year", "5", "no_mri")
-    chat.play("+physio", "done", "good", "proven")
+    chat.play("+physio", "done", "good", "+proven", "done")
     state = content.states[chat.session.state]
     assert isinstance(state, TextState)
     before = chat.session
@@ -454,7 +699,7 @@ def test_free_text_length_is_limited(engine: Engine, content: Content) -> None:
 
 def test_skipping_free_text_stores_nothing(engine: Engine) -> None:
     chat = screened(engine).play("low_back", "+walking_pain", "done", "over_1_year", "5", "no_mri")
-    chat.play("+physio", "done", "good", "proven", "skip")
+    chat.play("+physio", "done", "good", "+proven", "done", "skip")
     assert chat.keys == ["result.intro"]
     assert "goal" not in chat.session.answers
 
@@ -475,7 +720,12 @@ def test_typing_a_topic_offers_it_and_keeps_the_place(engine: Engine, content: C
     costs = content.section_by_id["costs"]
     chat.send(Typed(plain_text(content.texts.get("en", costs.title))))
     assert chat.session == before
+    assert chat.keys == ["typed.matches"]
     assert "section:costs" in chat.names
+    assert chat.names[-2:] == ["menu", "resume"]  # the whole menu, or back to the question
+    chat.send(Typed("how much does it cost?"))
+    assert chat.keys == ["typed.matches"]
+    assert chat.names[0] == "section:costs"
     chat.tap("section:costs")
     assert chat.keys == [costs.body]
     chat.tap("resume")
@@ -506,12 +756,22 @@ def test_start_again_mid_conversation_welcomes_back(engine: Engine) -> None:
 
 def test_menu_lists_the_sections_that_fit_first(engine: Engine, content: Content) -> None:
     chat = screened(engine).play("low_back", "+walking_pain", "done", "over_1_year", "5", "no_mri")
-    chat.play("+injections", "done", "one", "some_problems", "low_cost", "skip", "ok")
+    chat.play("+injections", "done", "one", "some_problems", "+low_cost", "done", "skip", *TO_SUMMARY, "ok")
     assert chat.keys == ["menu.intro"]
     assert "menu.for_you" in chat.all_keys
-    fitting = ["epidural", "risks", "costs"]  # injections tried, some health problems, cost matters
+    answers = chat.session.answers
+    fitting = [s.id for s in content.sections if s.match is not None and holds(s.match, answers)]
+    # injections tried, some health problems, cost matters; nothing about the neck, surgery or weak legs
+    assert {"epidural", "risks", "costs"} <= set(fitting)
+    assert not {"lumbar_vs_cervical", "surgery", "urgent_help", "about"} & set(fitting)
     others = [section.id for section in content.sections if section.id not in fitting]
     assert chat.names == [f"section:{s}" for s in fitting + others] + ["restart"]
+
+
+def test_without_consent_no_topic_is_put_first(engine: Engine, content: Content) -> None:
+    chat = started(engine).play("ok", "decline", "ok")
+    assert chat.keys == ["menu.intro"]
+    assert chat.names == [f"section:{s.id}" for s in content.sections] + ["restart"]
 
 
 def test_menu_from_a_question_leads_back_to_it(engine: Engine) -> None:
@@ -612,4 +872,6 @@ def test_stages_are_reached_once_each_on_a_straight_path(engine: Engine) -> None
     assert chat.stages == ["screened"]
     chat.play(*LOW_BACK)
     assert chat.stages == ["completed"]
+    chat.play(*TO_SUMMARY, "pdf", "ok")
+    assert chat.keys == ["menu.intro"]
     assert chat.all_stages == ["consented", "screened", "completed"]

@@ -29,7 +29,7 @@ from flows.events import (
 )
 from flows.limits import MAX_CALLBACK_BYTES, html_problems
 from flows.loader import load_content
-from flows.model import MultiState, ScaleState, SingleState, TextState
+from flows.model import MultiState, ScaleState, SingleState, SummaryState, TextState
 from flows.replies import Button
 from flows.session import Session
 from tests.conversation_script import find_button
@@ -47,15 +47,19 @@ COMMANDS: list[Event] = [
 ]
 # how often each kind of action is drawn: mostly real taps, so that random walks get deep into the flow
 KINDS = ["tap"] * 10 + ["old"] * 2 + ["back"] * 2 + ["forged", "forged_step", "typed", "command", "section"]
+AT_GOAL = (
+    *("ok", "agree", "flag_no", "flag_no", "flag_no", "low_back", "toggle:walking_pain", "done", "over_1_year"),
+    *("7", "had_mri", "toggle:bone_spurs", "done", "severe", "toggle:physio", "done", "good"),
+    *("toggle:proven", "toggle:low_cost", "done"),
+)
 # where a random conversation begins: red flags stop most random walks, so many start past them
 PREFIXES = {
     "fresh": (),
     "consent": ("ok",),
     "screened": ("ok", "agree", "flag_no", "flag_no", "flag_no"),
-    "at_goal": (
-        *("ok", "agree", "flag_no", "flag_no", "flag_no", "low_back", "toggle:walking_pain", "done", "over_1_year"),
-        *("7", "had_mri", "toggle:bone_spurs", "done", "severe", "toggle:physio", "done", "good", "proven"),
-    ),
+    "at_goal": AT_GOAL,
+    # past the result, so that random walks also reach leaning, the SURE questions and the summary
+    "at_leaning": (*AT_GOAL, "skip", "ok"),
 }
 MOVES_ON = (Back, Restart, Resume, ShowMenu)
 
@@ -146,6 +150,12 @@ def check(before: Session, event: Event, result: Step) -> None:
         assert not result.stages
     if isinstance(event, Typed) and not isinstance(content.states[before.state], TextState):
         assert (after.state, after.answers) == (before.state, before.answers)
+    documents = [reply for reply in result.replies if reply.document is not None]
+    if documents:  # only the summary's PDF button sends a file, and it moves nothing
+        assert isinstance(content.states[before.state], SummaryState)
+        assert isinstance(event, Choose) and event.option == "pdf"
+        assert after == before
+        assert documents[0].document is not None and documents[0].document.blocks
 
 
 @st.composite

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 from bot.app import build_application, start_services, stop_services
+from bot.plaintext import to_plain
 from tests.conftest import BotEnv, make_settings
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_harness import OfflineRequest, TelegramUser
@@ -26,7 +27,7 @@ async def stored_answers(env: BotEnv, chat_id: int = 4242) -> dict[str, object]:
     return json.loads(rows[0][0]) if rows else {}
 
 
-async def test_low_back_path_reaches_result_with_reasons_and_menu(bot_env: BotEnv) -> None:
+async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv) -> None:
     user = bot_env.user()
     await screen_ok(user)
     assert "Where are your symptoms" in user.last_text()
@@ -44,13 +45,49 @@ async def test_low_back_path_reaches_result_with_reasons_and_menu(bot_env: BotEn
     await user.tap("Done")
     await user.tap("Good")
     await user.tap("Avoiding surgery")
+    assert "✅ Avoiding surgery" in [b["text"] for b in user.buttons()]
+    await user.tap("Done")
     sent = await user.send("walk to the shops")
-    result = sent[-1]["text"]
+    result = to_plain(sent[-1]["text"])
     assert "Your answers match the profile clinics describe" in result
     assert "MRI showed: Bulging disc" in result  # the answers behind the result are named
+    assert "What you said matters to you:" in result
+    assert "Avoiding surgery: waiting, exercise and physio need no operation" in result
+    assert "Cost:" not in result  # only what was ticked is reflected
     assert "not a diagnosis" in result
+    assert [b["text"] for b in user.buttons()] == ["Continue", "⬅️ Back"]
+
+    await user.tap("Continue")
+    assert "Where are you leaning now?" in user.last_text()
+    await user.tap("Exercise or physio")
+    assert "(1 of 4)" in user.last_text()
+    for _ in range(4):
+        await user.tap("Yes")
+    assert "You seem ready to talk about your choice" in user.last_text()
+    sent = await user.tap("Continue")
+    summary = to_plain(sent[-1]["text"])
+    assert "Your summary." in summary
+    assert "Where it is: Low back and legs" in summary
+    assert "Matters most: Avoiding surgery" in summary
+    assert "Leaning towards: Exercise or physio" in summary
+    assert "Your goal: walk to the shops" in summary
+    assert "Your answers match the profile clinics describe" in summary
+    assert "Topics that fit you" in summary and "All options side by side" in summary  # avoiding surgery
+    assert [b["text"] for b in user.buttons()] == ["📄 Get it as a PDF", "See topics for me", "⬅️ Back"]
+
+    answers_before_pdf = await stored_answers(bot_env)
+    sent = await user.tap("Get it as a PDF")
+    assert sent == []  # a file, no new message
+    documents = bot_env.api.sent(chat_id=4242, method="sendDocument")
+    assert len(documents) == 1
+    assert "Your summary as a PDF" in documents[0]["caption"]
+    assert len(bot_env.api.documents) == 1 and bot_env.api.documents[0].startswith(b"%PDF")
+    assert await stored_answers(bot_env) == answers_before_pdf
+    assert "See topics for me" in [b["text"] for b in user.buttons()]  # still on the summary
+
     sent = await user.tap("See topics for me")
     assert "Topics" in sent[-1]["text"]
+    assert "The topics that fit your answers are at the top." in to_plain(sent[-1]["text"])
     assert await stored_answers(bot_env) == {
         "region": "low_back",
         "leg_symptoms": ["walking_pain"],
@@ -61,8 +98,13 @@ async def test_low_back_path_reaches_result_with_reasons_and_menu(bot_env: BotEn
         "mri_severity": "moderate",
         "treatments": ["physio"],
         "health": "good",
-        "priorities": "avoid_surgery",
+        "values": ["avoid_surgery"],
         "goal": "walk to the shops",
+        "leaning": "exercise",
+        "sure_sure": "yes",
+        "sure_understand": "yes",
+        "sure_values": "yes",
+        "sure_support": "yes",
     }
     stages = await bot_env.store.execute_fetchall("SELECT stage FROM events WHERE chat_id = 4242 ORDER BY id")
     assert [s for (s,) in stages] == ["started", "consented", "screened", "completed"]
@@ -82,9 +124,20 @@ async def test_neck_path_asks_neck_questions_and_flags_cord_signs(bot_env: BotEn
     await user.tap("Done")
     await user.tap("Good")
     await user.tap("A treatment proven")
+    await user.tap("Done")
     sent = await user.tap("Skip")
     assert "See a spine specialist first" in sent[-1]["text"]
+    assert "Proof:" in to_plain(sent[-1]["text"])
     assert "leg_symptoms" not in await stored_answers(bot_env)
+    await user.tap("Continue")
+    await user.tap("Not sure")  # leaning
+    await user.tap("No")  # not sure of the choice
+    for _ in range(3):
+        await user.tap("Yes")
+    low = user.last_text()
+    assert "talk it through with a doctor, nurse or physio" in low
+    sent = await user.tap("Continue")
+    assert "Sure of my choice: No" in to_plain(sent[-1]["text"])
 
 
 async def test_red_flag_stops_the_intake_with_emergency_advice(bot_env: BotEnv) -> None:
