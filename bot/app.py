@@ -30,6 +30,7 @@ from flows.loader import load_content
 log = logging.getLogger(__name__)
 MENU_COMMANDS = ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")
 CONCURRENT_UPDATES = 64
+HANDOFF_RETRY_S = 600  # pending hand-offs are tried again every 10 minutes
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -50,7 +51,7 @@ def build_application(
     """The Application with every handler registered; the store opens in post_init and closes at shutdown."""
     engine = engine or load_engine(settings)
     store = SqliteStore(settings.database_path)
-    handlers = ChatHandlers(Conversations(engine, store))
+    handlers = ChatHandlers(Conversations(engine, store), settings.admin_ids)
     api = settings.telegram_api_url
     builder = (
         ApplicationBuilder()
@@ -68,6 +69,7 @@ def build_application(
     application = builder.build()
     application.bot_data["store"] = store
     application.bot_data["engine"] = engine
+    application.bot_data["handlers"] = handlers
     private = filters.ChatType.PRIVATE
     application.add_handlers(
         [
@@ -78,13 +80,17 @@ def build_application(
             CommandHandler("start", handlers.on_start, filters=private),
             CommandHandler("language", handlers.on_language, filters=private),
             CommandHandler("delete", handlers.on_delete, filters=private),
+            CommandHandler("stats", handlers.on_stats, filters=private),
             CommandHandler(list(COMMAND_EVENTS), handlers.on_command, filters=private),
             MessageHandler(filters.COMMAND & private, handlers.on_command),
+            MessageHandler(filters.CONTACT & private, handlers.on_contact),
             MessageHandler(filters.TEXT & private, handlers.on_text),
             MessageHandler(private, handlers.on_other_message),
         ]
     )
     application.add_error_handler(handlers.on_error)
+    if application.job_queue is not None:
+        application.job_queue.run_repeating(handlers.retry_handoffs, interval=HANDOFF_RETRY_S, first=HANDOFF_RETRY_S)
     return application
 
 

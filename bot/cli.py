@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import sys
+from datetime import date
 from pathlib import Path
 
 from bot.settings import ConfigError, load_settings
@@ -26,9 +28,23 @@ def build_parser() -> argparse.ArgumentParser:
     console.add_argument("--language", default="en", help="language code of the texts (default: en)")
     diagram = commands.add_parser("diagram", help="write the flow as a Mermaid state diagram")
     diagram.add_argument("--output", "-o", type=Path, help="file to write (default: print it)")
-    for sub in (validate, console, diagram):
+    link = commands.add_parser("link", help="print a clinic's referral link, optionally as a QR code")
+    link.add_argument("code", help="the clinic's code in content/clinics.yaml")
+    link.add_argument("--username", help="the bot's username (default: asked from Telegram with the token)")
+    link.add_argument("--qr", type=Path, metavar="FILE", help="also write a QR code (.png or .svg)")
+    stats = commands.add_parser("stats", help="funnel counts per clinic and week (cells under 5 shown as <5)")
+    stats.add_argument("--clinic", help="only this clinic's code")
+    stats.add_argument("--since", type=_date, help="only events from this date (YYYY-MM-DD)")
+    for sub in (validate, console, diagram, link):
         sub.add_argument("--content", type=Path, help="content folder (default: CONTENT_DIR or ./content)")
     return parser
+
+
+def _date(text: str) -> str:
+    try:
+        return date.fromisoformat(text).isoformat()
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,6 +60,10 @@ def main(argv: list[str] | None = None) -> int:
             return run_console(engine, sys.stdin, print, args.language)
         if args.command == "diagram":
             return _diagram(_load_or_exit(_content_dir(args)), args.output)
+        if args.command == "link":
+            return _link(_load_or_exit(_content_dir(args)), args)
+        if args.command == "stats":
+            return asyncio.run(_stats(args.clinic, args.since))
         from bot.app import run_polling, run_webhook
 
         settings = load_settings()
@@ -91,4 +111,33 @@ def _diagram(content: Content, output: Path | None) -> int:
     else:
         output.write_text(text + "\n", encoding="utf-8")
         print(f"wrote {output}")
+    return 0
+
+
+def _link(content: Content, args: argparse.Namespace) -> int:
+    from bot.links import bot_username, referral_link, write_qr
+
+    if args.code not in content.clinic_by_code:
+        known = ", ".join(content.clinic_by_code) or "none"
+        raise ConfigError(f"no clinic with code {args.code!r} in clinics.yaml (known: {known})")
+    username = args.username or asyncio.run(bot_username(load_settings()))
+    url = referral_link(username, args.code)
+    print(url)
+    if args.qr is not None:
+        write_qr(url, args.qr)
+        print(f"wrote {args.qr}")
+    return 0
+
+
+async def _stats(clinic: str | None, since: str | None) -> int:
+    from bot.stats import funnel_table, render
+    from bot.storage import SqliteStore
+
+    store = SqliteStore(load_settings().database_path)
+    await store.open()
+    try:
+        rows = await store.funnel_rows(clinic, since)
+    finally:
+        await store.close()
+    print(render(funnel_table(rows)))
     return 0

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from bot.storage import ChatRecord, SqliteStore, VersionConflict, utc_now
+from bot.handoffs import contact_of, document_to_json
+from bot.storage import ChatRecord, NewHandoff, SqliteStore, VersionConflict, utc_now
 from flows.engine import Engine, Step
 from flows.events import Event, Resume
 
@@ -17,6 +18,7 @@ class Outcome:
 
     step: Step
     record: ChatRecord
+    handoff_id: int | None = None  # a hand-off the step stored, to deliver now
 
 
 class Conversations:
@@ -26,23 +28,31 @@ class Conversations:
         self.engine = engine
         self.store = store
 
-    async def apply(self, chat_id: int, event: Event, language_code: str | None = None) -> Outcome:
+    async def apply(
+        self, chat_id: int, event: Event, language_code: str | None = None, username: str | None = None
+    ) -> Outcome:
         """Step the chat's session with `event` and store the result (retrying if another writer won)."""
         for attempt in range(MAX_CONFLICT_RETRIES):
             record = await self.store.load(chat_id)
             new = record is None
             if record is None:
                 record = ChatRecord(chat_id, self.engine.new_session(language_code))
+            if record.session.has_username != bool(username):
+                record.session = record.session.model_copy(update={"has_username": bool(username)})
             step = self.engine.step(record.session, event)
             stages = (["started"] if new else []) + step.stages
             updated = self._with_consent(record, step)
+            handoff = None
+            if step.handoff is not None:
+                contact = contact_of(step.handoff, username)
+                handoff = NewHandoff(step.handoff.clinic, contact, document_to_json(step.handoff.summary))
             try:
-                await self.store.save(updated, stages)
+                handoff_id = await self.store.save(updated, stages, handoff)
             except VersionConflict:
                 if attempt == MAX_CONFLICT_RETRIES - 1:
                     raise
                 continue
-            return Outcome(step, updated)
+            return Outcome(step, updated, handoff_id)
         raise AssertionError("unreachable")
 
     async def set_language(self, chat_id: int, language: str) -> Outcome:

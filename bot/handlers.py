@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import logging
 
 from telegram import CallbackQuery, Update
@@ -9,8 +10,10 @@ from telegram.ext import ContextTypes
 
 from bot.conversations import Conversations
 from bot.delivery import ChatUnreachable, deliver
+from bot.handoffs import HandoffDelivery
 from bot.render import Sender
-from flows.events import Back, Event, Restart, Resume, ShowInfo, ShowMenu, Start, Typed, decode
+from bot.stats import funnel_table, render
+from flows.events import Back, Event, Restart, Resume, SharedContact, ShowInfo, ShowMenu, Start, Typed, decode
 from flows.replies import Button, Reply
 
 log = logging.getLogger(__name__)
@@ -29,15 +32,22 @@ DELETE_YES, DELETE_NO = "x:yes", "x:no"
 class ChatHandlers:
     """The bot's update handlers; every one answers the chat (or deliberately ignores channels)."""
 
-    def __init__(self, conversations: Conversations) -> None:
+    def __init__(self, conversations: Conversations, admin_ids: frozenset[int] = frozenset()) -> None:
         self.conversations = conversations
-        self.texts = conversations.engine.content.texts
+        self.admin_ids = admin_ids
+        self.content = conversations.engine.content
+        self.texts = self.content.texts
+        self.handoffs = HandoffDelivery(self.content, conversations.store)
+        self._unknown_codes: set[str] = set()
 
     # --- entry points registered in bot.app ---------------------------------------------------------
 
     async def on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/start, with an optional deep-link payload (kept for clinic referrals)."""
         payload = context.args[0] if context.args else None
+        if payload is not None and payload not in self.content.clinic_by_code:
+            self._log_unknown_referral(payload)
+            payload = None
         await self._apply(update, Start(payload))
 
     async def on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -64,6 +74,24 @@ class ChatHandlers:
         )
         await self._send(update, [Reply("bot.delete_confirm", self._text(language, "bot.delete_confirm"), buttons)])
 
+    async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/stats: all clinics for admins, their own clinics for clinic staff, nothing for anyone else."""
+        user = update.effective_user
+        language = await self._language(update)
+        user_id = user.id if user else 0
+        own = {c.code for c in self.content.clinics if user_id in c.staff_ids}
+        if user_id not in self.admin_ids and not own:
+            await self._send(update, [Reply("bot.stats_denied", self._text(language, "bot.stats_denied"))])
+            return
+        rows = await self.conversations.store.funnel_rows()
+        table = render(funnel_table(rows, None if user_id in self.admin_ids else own))
+        text = f"{self._text(language, 'bot.stats_heading')}\n<pre>{html.escape(table)}</pre>"
+        await self._send(update, [Reply("bot.stats", text)])
+
+    async def retry_handoffs(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Job: try pending hand-offs again."""
+        await self.handoffs.retry_pending(context.bot)
+
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any tapped button: delete and language confirmations here, everything else to the engine."""
         query = update.callback_query
@@ -82,6 +110,16 @@ class ChatHandlers:
         """Typed text: an answer where a question expects it, otherwise a friendly pointer to the buttons."""
         message = update.effective_message
         await self._apply(update, Typed(message.text if message and message.text else ""))
+
+    async def on_contact(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A shared contact: only the patient's own number, and only when the hand-off asked for it."""
+        message = update.effective_message
+        contact = message.contact if message else None
+        user = update.effective_user
+        if contact is not None and user is not None and contact.user_id == user.id:
+            await self._apply(update, SharedContact(contact.phone_number))
+        else:
+            await self._apply(update, Resume(), notice="bot.unsupported")
 
     async def on_other_message(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Stickers, photos, voice, files, locations...: say what works, show the question again."""
@@ -122,17 +160,22 @@ class ChatHandlers:
     async def _apply(self, update: Update, event: Event, notice: str | None = None) -> None:
         chat_id = self._chat_id(update)
         user = update.effective_user
-        outcome = await self.conversations.apply(chat_id, event, user.language_code if user else None)
+        language_code, username = (user.language_code, user.username) if user else (None, None)
+        outcome = await self.conversations.apply(chat_id, event, language_code, username)
         replies = outcome.step.replies
         if notice is not None:
             language = outcome.record.session.language
             replies = [Reply(notice, self._text(language, notice), kind="notice"), *replies]
         await self._send(update, replies, changed=outcome.step.changed)
+        if outcome.handoff_id is not None:
+            for handoff in await self.conversations.store.handoffs(chat_id=chat_id, status="pending"):
+                await self.handoffs.deliver(update.get_bot(), handoff)
 
     async def _confirm_delete(self, update: Update, query: CallbackQuery, confirmed: bool) -> None:
         chat_id = self._chat_id(update)
         language = await self._language(update)
         if confirmed:
+            await self.handoffs.withdraw(update.get_bot(), chat_id)
             await self.conversations.store.erase(chat_id)
             reply = Reply("bot.deleted", self._text(language, "bot.deleted"))
         else:
@@ -155,6 +198,14 @@ class ChatHandlers:
             return record.session.language
         user = update.effective_user
         return self.texts.language_for(user.language_code if user else None)
+
+    def _log_unknown_referral(self, payload: str) -> None:
+        """Log an unknown deep-link code once (a malformed one only by its length); never shown to the user."""
+        shaped = len(payload) <= 64 and all(c.isascii() and (c.isalnum() or c in "_-") for c in payload)
+        key = payload if shaped else f"<malformed:{len(payload)}>"
+        if key not in self._unknown_codes and len(self._unknown_codes) < 1000:
+            self._unknown_codes.add(key)
+            log.info("unknown referral code %s", key if shaped else f"(malformed, {len(payload)} characters)")
 
     def _text(self, language: str, key: str) -> str:
         return self.texts.get(language, key)

@@ -35,4 +35,25 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX events_clinic_stage ON events (clinic, stage, at);
         """,
     ),
+    (
+        2,
+        """
+        CREATE TABLE handoffs (
+            id            INTEGER PRIMARY KEY,
+            chat_id       INTEGER NOT NULL,
+            clinic        TEXT    NOT NULL,
+            status        TEXT    NOT NULL,
+            contact       TEXT,
+            summary       TEXT,
+            language      TEXT    NOT NULL,
+            attempts      INTEGER NOT NULL DEFAULT 0,
+            last_error    TEXT,
+            patient_told  INTEGER NOT NULL DEFAULT 0,
+            created_at    TEXT    NOT NULL,
+            updated_at    TEXT    NOT NULL
+        );
+        CREATE INDEX handoffs_chat ON handoffs (chat_id);
+        CREATE INDEX handoffs_status ON handoffs (status);
+        """,
+    ),
 ]

@@ -5,7 +5,15 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime
 
-from telegram import Bot, CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, InputFile
+from telegram import (
+    Bot,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    InputFile,
+    KeyboardButton,
+    ReplyKeyboardMarkup,
+)
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest
 
@@ -19,8 +27,21 @@ TYPING_THRESHOLD_CHARS = 1200
 NOTICE_MAX_CHARS = 200
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
-    """The inline keyboard for a reply's buttons (None when it has none)."""
+def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+    """The inline keyboard of a reply (the only kind an edited message can carry)."""
+    markup = keyboard(reply)
+    return markup if isinstance(markup, InlineKeyboardMarkup) else None
+
+
+def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+    """The inline keyboard for a reply's buttons, or a one-time contact-sharing keyboard (None for neither)."""
+    if reply.contact_keyboard is not None:
+        share, cancel = reply.contact_keyboard
+        return ReplyKeyboardMarkup(
+            [[KeyboardButton(share, request_contact=True)], [KeyboardButton(cancel)]],
+            one_time_keyboard=True,
+            resize_keyboard=True,
+        )
     if not reply.buttons:
         return None
     return InlineKeyboardMarkup(
@@ -105,7 +126,7 @@ class Sender:
                     chat_id=self.chat_id,
                     message_id=message.message_id,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply),
+                    reply_markup=inline_keyboard(reply),
                     disable_web_page_preview=True,
                 ),
                 "editMessageText",

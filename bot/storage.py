@@ -29,6 +29,31 @@ class VersionConflict(Exception):
     """Another writer saved this chat since it was loaded (the row version moved on)."""
 
 
+@dataclass(frozen=True)
+class NewHandoff:
+    """A consented hand-off to store with the step that produced it."""
+
+    clinic: str
+    contact: dict[str, str]
+    summary: str  # the summary Document as JSON
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A stored hand-off."""
+
+    id: int
+    chat_id: int
+    clinic: str
+    status: str
+    contact: dict[str, str]
+    summary: str | None
+    language: str
+    attempts: int
+    patient_told: bool
+    created_at: str
+
+
 @dataclass
 class ChatRecord:
     """A chat's stored row: the session plus bookkeeping the engine does not need."""
@@ -140,15 +165,29 @@ class SqliteStore:
             content_version=version,
             history=extra.get("history", []),
             draft=extra.get("draft", []),
+            handoff_clinic=extra.get("handoff_clinic"),
+            awaiting_contact=extra.get("awaiting_contact", False),
+            has_username=extra.get("has_username", False),
         )
         return ChatRecord(chat_id, session, row_version, consent_at, consent_version, bool(active))
 
-    async def save(self, record: ChatRecord, stages: Iterable[str] = ()) -> ChatRecord:
-        """Write the record and its stage events in one transaction; VersionConflict if it moved on."""
+    async def save(
+        self, record: ChatRecord, stages: Iterable[str] = (), handoff: NewHandoff | None = None
+    ) -> int | None:
+        """Write the record, its stage events and a new hand-off in one transaction (VersionConflict if the
+        row moved on); returns the new hand-off's id."""
         session = record.session
         now = utc_now()
         answers = json.dumps(session.answers if session.consent else {}, ensure_ascii=False, sort_keys=True)
-        progress = json.dumps({"history": session.history, "draft": session.draft if session.consent else []})
+        progress = json.dumps(
+            {
+                "history": session.history,
+                "draft": session.draft if session.consent else [],
+                "handoff_clinic": session.handoff_clinic,
+                "awaiting_contact": session.awaiting_contact,
+                "has_username": session.has_username,
+            }
+        )
         consent = None if session.consent is None else int(session.consent)
         values = (
             session.state,
@@ -164,12 +203,14 @@ class SqliteStore:
             now,
         )
         async with self._write_lock:
-            await self._save(record, values, stages, now)
+            handoff_id = await self._save(record, values, stages, now, handoff)
         record.row_version += 1
         record.active = True
-        return record
+        return handoff_id
 
-    async def _save(self, record: ChatRecord, values: tuple[Any, ...], stages: Iterable[str], now: str) -> None:
+    async def _save(
+        self, record: ChatRecord, values: tuple[Any, ...], stages: Iterable[str], now: str, handoff: NewHandoff | None
+    ) -> int | None:
         db = self.db
         session = record.session
         await db.execute("BEGIN IMMEDIATE")
@@ -198,10 +239,27 @@ class SqliteStore:
                     "INSERT INTO events (chat_id, clinic, stage, at) VALUES (?, ?, ?, ?)",
                     [(record.chat_id, session.clinic, stage, now) for stage in stages],
                 )
+            handoff_id = None
+            if handoff is not None:
+                cursor = await db.execute(
+                    "INSERT INTO handoffs (chat_id, clinic, status, contact, summary, language, created_at, updated_at)"
+                    " VALUES (?, ?, 'pending', ?, ?, ?, ?, ?)",
+                    (
+                        record.chat_id,
+                        handoff.clinic,
+                        json.dumps(handoff.contact),
+                        handoff.summary,
+                        session.language,
+                        now,
+                        now,
+                    ),
+                )
+                handoff_id = cursor.lastrowid
             await db.execute("COMMIT")
         except BaseException:
             await db.execute("ROLLBACK")
             raise
+        return handoff_id
 
     async def erase(self, chat_id: int) -> bool:
         """Delete every row holding this chat's id; keep one anonymous 'deleted' event. True if it had data."""
@@ -215,6 +273,7 @@ class SqliteStore:
             rows = list(await db.execute_fetchall("SELECT clinic FROM sessions WHERE chat_id = ?", (chat_id,)))
             await db.execute("DELETE FROM sessions WHERE chat_id = ?", (chat_id,))
             await db.execute("DELETE FROM events WHERE chat_id = ?", (chat_id,))
+            await db.execute("DELETE FROM handoffs WHERE chat_id = ?", (chat_id,))
             if rows:
                 await db.execute(
                     "INSERT INTO events (chat_id, clinic, stage, at) VALUES (NULL, ?, 'deleted', ?)",
@@ -226,6 +285,77 @@ class SqliteStore:
             raise
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # old page images leave the write-ahead log too
         return bool(rows)
+
+    async def handoffs(self, chat_id: int | None = None, status: str | None = None) -> list[Handoff]:
+        """Hand-offs of one chat and/or with one status, oldest first."""
+        where: list[str] = []
+        params: list[Any] = []
+        if chat_id is not None:
+            where.append("chat_id = ?")
+            params.append(chat_id)
+        if status is not None:
+            where.append("status = ?")
+            params.append(status)
+        sql = (
+            "SELECT id, chat_id, clinic, status, contact, summary, language, attempts, patient_told, created_at"
+            " FROM handoffs" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY id"
+        )
+        rows = await self.db.execute_fetchall(sql, tuple(params))
+        return [
+            Handoff(r[0], r[1], r[2], r[3], json.loads(r[4] or "{}"), r[5], r[6], r[7], bool(r[8]), r[9]) for r in rows
+        ]
+
+    async def update_handoff(
+        self, handoff_id: int, status: str, error: str | None = None, patient_told: bool | None = None
+    ) -> None:
+        """Record a delivery attempt; once sent, the copy of the summary and contact is dropped."""
+        async with self._write_lock:
+            db = self.db
+            await db.execute("BEGIN IMMEDIATE")
+            try:
+                await db.execute(
+                    "UPDATE handoffs SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ?,"
+                    " patient_told = COALESCE(?, patient_told),"
+                    " summary = CASE WHEN ? = 'sent' THEN NULL ELSE summary END,"
+                    " contact = CASE WHEN ? = 'sent' THEN NULL ELSE contact END WHERE id = ?",
+                    (
+                        status,
+                        1 if error else 0,
+                        error,
+                        utc_now(),
+                        None if patient_told is None else int(patient_told),
+                        status,
+                        status,
+                        handoff_id,
+                    ),
+                )
+                if status == "sent":
+                    await db.execute(
+                        "INSERT INTO events (chat_id, clinic, stage, at)"
+                        " SELECT chat_id, clinic, 'handed_off', ? FROM handoffs WHERE id = ?",
+                        (utc_now(), handoff_id),
+                    )
+                await db.execute("COMMIT")
+            except BaseException:
+                await db.execute("ROLLBACK")
+                raise
+
+    async def funnel_rows(self, clinic: str | None = None, since: str | None = None) -> list[tuple[str, str, str, int]]:
+        """(clinic, ISO week, stage, distinct chats) for the funnel; chats without a clinic show as ''."""
+        where = ["1 = 1"]
+        params: list[Any] = []
+        if clinic is not None:
+            where.append("clinic = ?")
+            params.append(clinic)
+        if since is not None:
+            where.append("at >= ?")
+            params.append(since)
+        rows = await self.db.execute_fetchall(
+            "SELECT COALESCE(clinic, ''), strftime('%Y-W%W', at), stage, COUNT(DISTINCT COALESCE(chat_id, -id))"
+            " FROM events WHERE " + " AND ".join(where) + " GROUP BY 1, 2, 3 ORDER BY 1, 2",
+            tuple(params),
+        )
+        return [(r[0], r[1], r[2], r[3]) for r in rows]
 
     async def mark_inactive(self, chat_id: int) -> None:
         """The user blocked the bot: stop sending until they write again."""

@@ -10,10 +10,12 @@ from pathlib import Path
 from flows.actions import ACTIONS
 from flows.events import worst_case_callback
 from flows.limits import MAX_LABEL_BYTES, MAX_MESSAGE_CHARS, callback_fits, html_problems, visible_length
-from flows.machine import branches
+from flows.machine import OUTCOME_EXITS, branches
 from flows.model import (
     TERMINAL_TYPES,
     Candidacy,
+    ClinicChoiceState,
+    Clinics,
     Condition,
     Flow,
     MessageState,
@@ -82,25 +84,36 @@ def check_content(
     flow: Flow,
     sections: Sections,
     candidacy: Candidacy,
+    clinics: Clinics,
     texts: dict[str, dict[str, TextEntry]],
     documents: dict[str, YamlDocument],
     default_language: str,
 ) -> list[Problem]:
     """Every problem found across the content files."""
-    checker = _Checker(flow, sections, candidacy, documents)
+    checker = _Checker(flow, sections, candidacy, clinics, documents)
     checker.check_ids()
     checker.check_flow()
     checker.check_conditions()
     checker.check_candidacy()
+    checker.check_clinics(set(texts))
     checker.check_texts(texts, default_language)
     return checker.problems
 
 
 class _Checker:
-    def __init__(self, flow: Flow, sections: Sections, candidacy: Candidacy, documents: dict[str, YamlDocument]):
+    def __init__(
+        self,
+        flow: Flow,
+        sections: Sections,
+        candidacy: Candidacy,
+        clinics: Clinics,
+        documents: dict[str, YamlDocument],
+    ):
         self.flow = flow
         self.sections = sections
         self.candidacy = candidacy
+        self.clinics = clinics
+        self.clinics_doc = documents["clinics.yaml"]
         self.flow_doc = documents["flow.yaml"]
         self.sections_doc = documents["sections.yaml"]
         self.candidacy_doc = documents["candidacy.yaml"]
@@ -120,6 +133,13 @@ class _Checker:
         self._unique([s.id for s in self.sections.sections], self.sections_doc, "sections", "section")
         self._unique([o.id for o in self.candidacy.outcomes], self.candidacy_doc, "outcomes", "outcome")
         self._unique([r.id for r in self.candidacy.rules], self.candidacy_doc, "rules", "rule")
+        codes = [c.code for c in self.clinics.clinics]
+        seen: set[str] = set()
+        for index, code in enumerate(codes):
+            if code in seen:
+                path, line = self._at(self.clinics_doc, "clinics", index, "code")
+                self.problems.append(DuplicateId(path, line, f"clinic code '{code}' is used twice", "rename one"))
+            seen.add(code)
 
     def _unique(self, ids: list[str], document: YamlDocument, field: str, what: str, *prefix: str | int) -> None:
         seen: set[str] = set()
@@ -164,6 +184,8 @@ class _Checker:
         places: list[tuple[object, tuple[str | int, ...]]] = []
         for j, option in enumerate(getattr(state, "options", [])):
             places.append((option.next, ("states", index, "options", j, "next")))
+        for outcome in OUTCOME_EXITS:
+            places.append((getattr(state, outcome, None), ("states", index, outcome)))
         places.append((getattr(state, "next", None), ("states", index, "next")))
         for next_, location in places:
             if isinstance(next_, str):
@@ -347,6 +369,22 @@ class _Checker:
                     UnknownReference(path, line, f"rule '{rule.id}' points to unknown outcome '{rule.outcome}'", hint)
                 )
 
+    # --- clinics --------------------------------------------------------------------------------------
+
+    def check_clinics(self, languages: set[str]) -> None:
+        for index, clinic in enumerate(self.clinics.clinics):
+            for j, language in enumerate(clinic.languages):
+                if language not in languages:
+                    path, line = self._at(self.clinics_doc, "clinics", index, "languages", j)
+                    self.problems.append(
+                        UnknownReference(
+                            path,
+                            line,
+                            f"clinic '{clinic.code}' speaks '{language}', which has no texts",
+                            "languages with texts: " + ", ".join(sorted(languages)),
+                        )
+                    )
+
     # --- texts and Telegram limits ------------------------------------------------------------------
 
     def _uses(self) -> list[_Use]:
@@ -361,6 +399,8 @@ class _Checker:
             add(getattr(state, "short", None), self.flow_doc, ("states", i, "short"), False)
             if isinstance(state, MessageState | ResultState | SummaryState):
                 add(state.button, self.flow_doc, ("states", i, "button"), True)
+            if isinstance(state, ClinicChoiceState):
+                add(state.decline, self.flow_doc, ("states", i, "decline"), True)
             if isinstance(state, ResultState) and isinstance(self.states.get(state.reflect or ""), MultiState):
                 reflected = self.states[state.reflect or ""]
                 for option in getattr(reflected, "options", []):
@@ -376,6 +416,8 @@ class _Checker:
             add(outcome.body, self.candidacy_doc, ("outcomes", i, "body"), False)
         for i, rule in enumerate(self.candidacy.rules):
             add(rule.reason, self.candidacy_doc, ("rules", i, "reason"), False)
+        for i, clinic in enumerate(self.clinics.clinics):
+            add(clinic.relationship, self.clinics_doc, ("clinics", i, "relationship"), False)
         return uses
 
     def check_texts(self, texts: dict[str, dict[str, TextEntry]], default_language: str) -> None:

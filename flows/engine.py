@@ -18,6 +18,7 @@ from flows.events import (
     Event,
     Restart,
     Resume,
+    SharedContact,
     ShowInfo,
     ShowMenu,
     ShowSection,
@@ -26,9 +27,12 @@ from flows.events import (
     Typed,
     Unreadable,
 )
+from flows.handoff import HandoffRequest, eligible_clinics
 from flows.machine import FlowMachine
 from flows.matching import SectionMatcher
 from flows.model import (
+    ClinicChoiceState,
+    HandoffConsentState,
     MessageState,
     MultiState,
     ResultState,
@@ -52,6 +56,7 @@ class Step:
     replies: list[Reply] = field(default_factory=list)
     stages: list[str] = field(default_factory=list)
     changed: bool = False  # the event was accepted and the step counter went up
+    handoff: HandoffRequest | None = None  # the patient consented to send their summary to a clinic
 
 
 class Engine:
@@ -111,14 +116,12 @@ class Engine:
         views = self.views
         if isinstance(event, Start):
             fresh = session.state == self.content.flow.start and not session.history
-            result.replies += (
-                [views.current(session)]
-                if fresh
-                else [
-                    views.notice(session, "notice.welcome_back"),
-                    views.current(session),
-                ]
-            )
+            if fresh and session.clinic is None and event.payload in self.content.clinic_by_code:
+                session.clinic = event.payload  # the first referral counts; a later link changes nothing
+            if fresh:
+                result.replies += [*self._disclosure(session), views.current(session)]
+            else:
+                result.replies += [views.notice(session, "notice.welcome_back"), views.current(session)]
         elif isinstance(event, Back):
             self._back(result)
         elif isinstance(event, Restart):
@@ -133,6 +136,8 @@ class Engine:
             result.replies += [views.info(session, f"info.{event.topic}"), views.current(session)]
         elif isinstance(event, Resume):
             result.replies.append(views.current(session))
+        elif isinstance(event, SharedContact):
+            self._shared_contact(result, event.phone)
         else:
             assert isinstance(event, ShowSection | Unreadable), event
             self._stale(result)
@@ -156,8 +161,61 @@ class Engine:
         elif isinstance(state, TextState) and option == "skip":
             session.answers.pop(state.id, None)
             self._advance(result, None)
+        elif isinstance(state, ClinicChoiceState):
+            self._choose_clinic(result, option)
+        elif isinstance(state, HandoffConsentState):
+            self._handoff_choice(result, option)
         else:
             self._stale(result)
+
+    def _choose_clinic(self, result: Step, option: str) -> None:
+        session = result.session
+        clinics = eligible_clinics(self.content, session)
+        index = int(option[1:]) if option[:1] == "k" and option[1:].isdigit() else -1
+        if option == "none":
+            session.handoff_clinic = None
+            self._advance(result, None)
+        elif 0 <= index < len(clinics):
+            session.handoff_clinic = clinics[index].code
+            self._advance(result, "chosen")
+        else:
+            self._stale(result)
+
+    def _handoff_choice(self, result: Step, option: str) -> None:
+        session = result.session
+        if option == "username" and session.has_username:
+            self._request_handoff(result, None)
+        elif option == "phone":
+            session.awaiting_contact = True
+            self._bump(result)
+            result.replies.append(self.views.current(session))
+        elif option == "cancel":
+            session.handoff_clinic = None
+            self._advance(result, None)
+        else:
+            self._stale(result)
+
+    def _shared_contact(self, result: Step, phone: str) -> None:
+        session = result.session
+        state = self.content.states[session.state]
+        if isinstance(state, HandoffConsentState) and session.awaiting_contact and phone.strip():
+            self._request_handoff(result, phone.strip())
+        else:  # a phone number nobody asked for is not kept
+            result.replies += [self.views.notice(session, "notice.use_buttons"), self.views.current(session)]
+
+    def _request_handoff(self, result: Step, phone: str | None) -> None:
+        session = result.session
+        if session.handoff_clinic not in self.content.clinic_by_code:
+            self._stale(result)
+            return
+        result.handoff = HandoffRequest(
+            clinic=session.handoff_clinic or "",
+            contact="phone" if phone else "username",
+            phone=phone,
+            summary=self.views.summary_as_document(session),
+        )
+        session.awaiting_contact = False
+        self._advance(result, "sent")
 
     def _toggle(self, result: Step, state: MultiState, option_id: str) -> None:
         session = result.session
@@ -188,6 +246,12 @@ class Engine:
         state = self.content.states[session.state]
         if isinstance(state, StopState):  # e.g. urgent care: the advice is repeated, nothing else offered
             result.replies.append(self.views.current(session))
+        elif isinstance(state, HandoffConsentState) and session.awaiting_contact:
+            if text.strip() == self.views.text(session, "handoff.cancel"):
+                session.awaiting_contact = False
+                self._handoff_choice(result, "cancel")
+            else:  # typed numbers are not taken: only Telegram's button proves the number is theirs
+                result.replies.append(self.views.current(session))
         elif not isinstance(state, TextState):
             found = self.matcher.match(session.language, text)
             if found:  # a question about a topic: offer the topics; the current question stays where it is
@@ -229,9 +293,10 @@ class Engine:
         old = result.session
         fresh = self.new_session(old.language, old.clinic)
         fresh.step = old.step
+        fresh.has_username = old.has_username
         result.session = fresh
         self._bump(result)
-        result.replies.append(self.views.current(fresh))
+        result.replies += [*self._disclosure(fresh), self.views.current(fresh)]
 
     def _stale(self, result: Step) -> None:
         session = result.session
@@ -250,14 +315,23 @@ class Engine:
             self._stale(result)
             return
         session.history.append(session.state)
+        entered = self.content.states[target]
+        while isinstance(entered, ClinicChoiceState) and not eligible_clinics(self.content, session):
+            skip_to = self.machine.advance(target, session.answers, None)  # no clinic to offer: skip it
+            if skip_to is None:
+                break
+            target, entered = skip_to, self.content.states[skip_to]
         session.state = target
         session.draft = []
         self._bump(result)
-        entered = self.content.states[target]
         self._mark(result, entered.stage)
         if entered.action:
             self._mark(result, ACTIONS[entered.action](session))
         result.replies.append(self.views.current(session))
+
+    def _disclosure(self, session: Session) -> list[Reply]:
+        disclosure = self.views.disclosure(session)
+        return [disclosure] if disclosure is not None else []
 
     def _record(self, session: Session, question: str, value: AnswerValue) -> None:
         if session.consent is True:

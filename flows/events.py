@@ -85,12 +85,31 @@ class ShowInfo:
 
 
 @dataclass(frozen=True)
+class SharedContact:
+    """The patient shared their own phone number with Telegram's contact button."""
+
+    phone: str
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """Button data that this bot never made (forged, or from another bot version)."""
 
 
 Event = (
-    Start | Choose | Toggle | Done | Back | Restart | Typed | ShowMenu | ShowSection | Resume | ShowInfo | Unreadable
+    Start
+    | Choose
+    | Toggle
+    | Done
+    | Back
+    | Restart
+    | Typed
+    | ShowMenu
+    | ShowSection
+    | Resume
+    | ShowInfo
+    | SharedContact
+    | Unreadable
 )
 
 _STEPPED = re.compile(r"^([ctdbr])(\d{1,9})(?::([a-z0-9_]{1,62}))?$")

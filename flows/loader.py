@@ -11,7 +11,7 @@ from pydantic import BaseModel, ValidationError
 
 from flows.checks import TextEntry, check_content
 from flows.content import Content
-from flows.model import Candidacy, Flow, Sections
+from flows.model import Candidacy, Clinics, Flow, Sections
 from flows.problems import DuplicateKey, MissingFile, Problem, SchemaViolation, YamlSyntax
 from flows.texts import Texts
 from flows.yamlsource import YamlDocument, YamlSyntaxError, load_yaml
@@ -21,6 +21,7 @@ MODEL_FILES: dict[str, type[BaseModel]] = {
     "flow.yaml": Flow,
     "sections.yaml": Sections,
     "candidacy.yaml": Candidacy,
+    "clinics.yaml": Clinics,
 }
 
 
@@ -51,7 +52,8 @@ def load_content(root: Path) -> LoadResult:
     flow: Flow = models["flow.yaml"]
     sections: Sections = models["sections.yaml"]
     candidacy: Candidacy = models["candidacy.yaml"]
-    problems += check_content(flow, sections, candidacy, texts, documents, DEFAULT_LANGUAGE)
+    clinics: Clinics = models["clinics.yaml"]
+    problems += check_content(flow, sections, candidacy, clinics, texts, documents, DEFAULT_LANGUAGE)
     if problems:
         return LoadResult(None, problems)
     by_language = {lang: {key: entry.text for key, entry in entries.items()} for lang, entries in texts.items()}
@@ -61,6 +63,7 @@ def load_content(root: Path) -> LoadResult:
         candidacy=candidacy,
         texts=Texts(by_language, DEFAULT_LANGUAGE),
         version=content_version(root),
+        clinics=clinics.clinics,
     )
     return LoadResult(content, [])
 

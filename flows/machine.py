@@ -12,6 +12,7 @@ from flows.conditions import Answers, holds
 from flows.model import Branch, Condition, Flow, Next, Option
 
 ADVANCE = "advance"
+OUTCOME_EXITS = ("chosen", "sent")  # state fields naming where a special outcome leads
 
 
 @dataclass(frozen=True)
@@ -89,6 +90,10 @@ class FlowMachine:
         for state in flow.states:
             for option in getattr(state, "options", []):
                 self._add(state.id, option.next, [_OptionIs(option.id)], option)
+            for outcome in OUTCOME_EXITS:  # e.g. a clinic was chosen, a hand-off was sent
+                target = getattr(state, outcome, None)
+                if target is not None:
+                    self._add(state.id, target, [_OptionIs(outcome)], None)
             self._add(state.id, getattr(state, "next", None), [], None)
         self._machine = Machine(
             model=None,

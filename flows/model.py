@@ -153,6 +153,23 @@ class SummaryState(_StateBase):
     button: TextKey = "common.continue"
 
 
+class ClinicChoiceState(_StateBase):
+    """Offers a hand-off to the referring clinic (or to clinics that fit the patient); skipped if none fits."""
+
+    type: Literal["clinic_choice"]
+    decline: TextKey = "handoff.no_thanks"
+    chosen: Id
+    next: Next
+
+
+class HandoffConsentState(_StateBase):
+    """Separate consent that says exactly what is sent to which clinic; then how the clinic may reach them."""
+
+    type: Literal["handoff_consent"]
+    sent: Id
+    next: Next
+
+
 class MenuState(_StateBase):
     """A terminal menu of sections, those matching the patient's answers first."""
 
@@ -173,6 +190,8 @@ State = Annotated[
     | TextState
     | ResultState
     | SummaryState
+    | ClinicChoiceState
+    | HandoffConsentState
     | MenuState
     | StopState,
     Field(discriminator="type"),

@@ -40,6 +40,7 @@ class Reply:
     edit: bool = False
     extra_keys: tuple[str, ...] = field(default=())
     document: Document | None = None  # when set, `text` is the caption of this file
+    contact_keyboard: tuple[str, str] | None = None  # labels: "share my phone number" and "cancel"
 
     def keys(self) -> tuple[str, ...]:
         """Every text key this reply was built from."""

@@ -19,6 +19,9 @@ class Session(BaseModel):
     content_version: str = ""
     history: list[str] = Field(default_factory=list)
     draft: list[str] = Field(default_factory=list)
+    handoff_clinic: str | None = None  # the clinic the patient chose to be contacted by
+    awaiting_contact: bool = False  # asked to share a phone number with Telegram's contact button
+    has_username: bool = False  # the user has a Telegram username (set by the adapter on every update)
 
     def copy_for_step(self) -> Session:
         """An independent copy to change, so the caller's session is never mutated."""

@@ -8,9 +8,12 @@ from flows.candidacy import CandidacyResult, Finding, evaluate
 from flows.conditions import AnswerValue, holds
 from flows.content import Content
 from flows.events import Back, Choose, Done, Restart, Resume, ShowMenu, ShowSection, Toggle, encode
+from flows.handoff import eligible_clinics
 from flows.limits import plain_text
 from flows.model import (
     QUESTION_TYPES,
+    ClinicChoiceState,
+    HandoffConsentState,
     MenuState,
     MessageState,
     MultiState,
@@ -62,6 +65,12 @@ SYSTEM_KEYS = (
     "summary.pdf_button",
     "summary.pdf_caption",
     "summary.pdf_title",
+    "clinic.disclosure",
+    "handoff.send_username",
+    "handoff.send_phone",
+    "handoff.cancel",
+    "handoff.share_phone_button",
+    "handoff.phone_ask",
     "section.sources",
     "info.help",
     "info.privacy",
@@ -76,6 +85,13 @@ SYSTEM_KEYS = (
     "bot.delete_cancelled",
     "bot.error",
     "bot.language_choose",
+    "bot.handoff_delivered",
+    "bot.handoff_delayed",
+    "bot.handoff_failed",
+    "bot.stats_denied",
+    "bot.stats_heading",
+    "clinic_message.new",
+    "clinic_message.withdrawn",
     *(f"command.{name}" for name in ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")),
 )
 NOTICE_KEYS = tuple(key for key in SYSTEM_KEYS if key.startswith("notice."))
@@ -84,6 +100,13 @@ NOTICE_KEYS = tuple(key for key in SYSTEM_KEYS if key.startswith("notice."))
 def reflect_key(question: str, option: str) -> str:
     """The text that reflects a ticked value back in the result, e.g. `values.reflect.low_cost`."""
     return f"{question}.reflect.{option}"
+
+
+def fill(template: str, values: dict[str, str]) -> str:
+    """Put values (already safe HTML) in the `{name}` places of a text."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
 
 
 class Views:
@@ -113,12 +136,59 @@ class Views:
             return self._result(session, state)
         if isinstance(state, SummaryState):
             return self._summary(session, state)
+        if isinstance(state, ClinicChoiceState):
+            return self._clinic_choice(session, state)
+        if isinstance(state, HandoffConsentState):
+            return self._handoff_consent(session, state)
         rows = self._answer_rows(session, state)
         if isinstance(state, StopState):
             rows += ((self._button(session, "common.restart", Restart(session.step)),),)
         elif session.history:
             rows += ((self._button(session, "common.back", Back(session.step)),),)
         return Reply(key=state.text, text=self.text(session, state.text), buttons=rows, kind="question", edit=edit)
+
+    def disclosure(self, session: Session) -> Reply | None:
+        """Which clinic's link brought the patient here and its relationship with this guide (or None)."""
+        clinic = self.content.clinic_by_code.get(session.clinic or "")
+        if clinic is None:
+            return None
+        values = {"clinic": html.escape(clinic.name), "relationship": self.text(session, clinic.relationship)}
+        return Reply(key="clinic.disclosure", text=fill(self.text(session, "clinic.disclosure"), values))
+
+    def _clinic_choice(self, session: Session, state: ClinicChoiceState) -> Reply:
+        step = session.step
+        clinics = eligible_clinics(self.content, session)
+        rows: list[tuple[Button, ...]] = [
+            (Button(clinic.name, encode(Choose(step, f"k{index}"))),) for index, clinic in enumerate(clinics)
+        ]
+        rows.append((self._button(session, state.decline, Choose(step, "none")),))
+        if session.history:
+            rows.append((self._button(session, "common.back", Back(step)),))
+        names = ", ".join(html.escape(clinic.name) for clinic in clinics)
+        text = fill(self.text(session, state.text), {"clinic": names})
+        return Reply(key=state.text, text=text, buttons=tuple(rows), kind="question")
+
+    def _handoff_consent(self, session: Session, state: HandoffConsentState) -> Reply:
+        step = session.step
+        clinic = self.content.clinic_by_code.get(session.handoff_clinic or "")
+        name = html.escape(clinic.name if clinic else "")
+        if session.awaiting_contact:
+            return Reply(
+                key="handoff.phone_ask",
+                text=fill(self.text(session, "handoff.phone_ask"), {"clinic": name}),
+                kind="question",
+                contact_keyboard=(
+                    self.text(session, "handoff.share_phone_button"),
+                    self.text(session, "handoff.cancel"),
+                ),
+            )
+        rows: list[tuple[Button, ...]] = []
+        if session.has_username:
+            rows.append((self._button(session, "handoff.send_username", Choose(step, "username")),))
+        rows.append((self._button(session, "handoff.send_phone", Choose(step, "phone")),))
+        rows.append((self._button(session, "handoff.cancel", Choose(step, "cancel")),))
+        text = fill(self.text(session, state.text), {"clinic": name})
+        return Reply(key=state.text, text=text, buttons=tuple(rows), kind="question")
 
     def _answer_rows(self, session: Session, state: State) -> Rows:
         step = session.step
@@ -221,7 +291,7 @@ class Views:
         return Reply(key=state.text, text="\n\n".join(parts), buttons=tuple(rows), kind="question", extra_keys=keys)
 
     def _summary(self, session: Session, state: SummaryState) -> Reply:
-        blocks = self._summary_blocks(session, with_sources=False)
+        blocks = self.summary_blocks(session, with_sources=False)
         parts = [self.text(session, state.text)]
         for heading, lines in blocks:
             if heading:
@@ -240,14 +310,18 @@ class Views:
 
     def summary_document(self, session: Session) -> Reply:
         """The personal summary as a PDF-ready document, with a short caption."""
-        document = Document(
-            filename="summary.pdf",
-            title=plain_text(self.text(session, "summary.pdf_title")),
-            blocks=self._summary_blocks(session, with_sources=True),
-        )
+        document = self.summary_as_document(session)
         return Reply(key="summary.pdf_caption", text=self.text(session, "summary.pdf_caption"), document=document)
 
-    def _summary_blocks(self, session: Session, with_sources: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    def summary_as_document(self, session: Session) -> Document:
+        """The personal summary as plain-text blocks, sources included."""
+        return Document(
+            filename="summary.pdf",
+            title=plain_text(self.text(session, "summary.pdf_title")),
+            blocks=self.summary_blocks(session, with_sources=True),
+        )
+
+    def summary_blocks(self, session: Session, with_sources: bool) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """Plain-text blocks: answers, result and reasons, matching topics, questions to ask (and sources)."""
 
         def plain(key: str) -> str:

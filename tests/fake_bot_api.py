@@ -124,6 +124,7 @@ class Fault:
     kind: str  # "429", "403", "500", "timeout"
     method: str | None = None
     retry_after: int = 1
+    chat_id: int | None = None  # only calls to this chat
 
 
 @dataclass
@@ -148,15 +149,18 @@ class FakeBotApi:
             if c.method == method and (chat_id is None or int(c.params.get("chat_id", 0)) == chat_id)
         ]
 
-    def inject(self, kind: str, method: str | None = None, retry_after: int = 1) -> None:
-        """Make the next matching call fail with `kind` ("429", "403", "500" or "timeout")."""
+    def inject(self, kind: str, method: str | None = None, retry_after: int = 1, chat_id: int | None = None) -> None:
+        """Make the next matching call (to `chat_id`, if given) fail with `kind` ("429", "403", "500", "timeout")."""
         with self.lock:
-            self.faults.append(Fault(kind, method, retry_after))
+            self.faults.append(Fault(kind, method, retry_after, chat_id))
 
-    def take_fault(self, method: str) -> Fault | None:
-        """The first injected fault for `method`, removed from the queue."""
+    def take_fault(self, method: str, params: dict[str, Any] | None = None) -> Fault | None:
+        """The first injected fault for `method` (and the call's chat), removed from the queue."""
+        chat = (params or {}).get("chat_id")
         with self.lock:
             for fault in self.faults:
+                if fault.chat_id is not None and (chat is None or int(chat) != fault.chat_id):
+                    continue
                 if fault.method in (None, method):
                     self.faults.remove(fault)
                     return fault
@@ -166,7 +170,7 @@ class FakeBotApi:
 
     def handle(self, method: str, params: dict[str, Any]) -> Any:
         """Answer one call like the Bot API, or raise ApiError."""
-        fault = self.take_fault(method)
+        fault = self.take_fault(method, params)
         if fault is not None and fault.kind != "timeout":
             code = int(fault.kind)
             descriptions = {
@@ -228,7 +232,7 @@ class FakeBotApi:
             "from": BOT_USER,
             "text": text,
         }
-        if markup:
+        if markup and "inline_keyboard" in markup:  # a Message only ever carries an inline keyboard
             message["reply_markup"] = markup
         with self.lock:
             self.messages[chat_id][message_id] = message

@@ -50,7 +50,7 @@ LOW_BACK_LINES = [
     "1",  # SURE 4 of 4: Yes
     "1",  # "you seem ready": Continue
     "1",  # summary: Get it as a PDF
-    "2",  # summary: See topics for me
+    "2",  # summary: Continue (no clinic to offer, so the topics follow)
 ]
 
 

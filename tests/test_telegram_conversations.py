@@ -73,7 +73,7 @@ async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv
     assert "Your goal: walk to the shops" in summary
     assert "Your answers match the profile clinics describe" in summary
     assert "Topics that fit you" in summary and "All options side by side" in summary  # avoiding surgery
-    assert [b["text"] for b in user.buttons()] == ["📄 Get it as a PDF", "See topics for me", "⬅️ Back"]
+    assert [b["text"] for b in user.buttons()] == ["📄 Get it as a PDF", "Continue", "⬅️ Back"]
 
     answers_before_pdf = await stored_answers(bot_env)
     sent = await user.tap("Get it as a PDF")
@@ -83,9 +83,9 @@ async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv
     assert "Your summary as a PDF" in documents[0]["caption"]
     assert len(bot_env.api.documents) == 1 and bot_env.api.documents[0].startswith(b"%PDF")
     assert await stored_answers(bot_env) == answers_before_pdf
-    assert "See topics for me" in [b["text"] for b in user.buttons()]  # still on the summary
+    assert "Continue" in [b["text"] for b in user.buttons()]  # still on the summary
 
-    sent = await user.tap("See topics for me")
+    sent = await user.tap("Continue")
     assert "Topics" in sent[-1]["text"]
     assert "The topics that fit your answers are at the top." in to_plain(sent[-1]["text"])
     assert await stored_answers(bot_env) == {
