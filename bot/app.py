@@ -31,6 +31,8 @@ log = logging.getLogger(__name__)
 MENU_COMMANDS = ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")
 CONCURRENT_UPDATES = 64
 HANDOFF_RETRY_S = 600  # pending hand-offs are tried again every 10 minutes
+DAY_S = 24 * 3600
+PURGE_FIRST_S = 60
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -51,7 +53,7 @@ def build_application(
     """The Application with every handler registered; the store opens in post_init and closes at shutdown."""
     engine = engine or load_engine(settings)
     store = SqliteStore(settings.database_path)
-    handlers = ChatHandlers(Conversations(engine, store), settings.admin_ids)
+    handlers = ChatHandlers(Conversations(engine, store), settings.admin_ids, settings.retention_days)
     api = settings.telegram_api_url
     builder = (
         ApplicationBuilder()
@@ -90,7 +92,9 @@ def build_application(
     )
     application.add_error_handler(handlers.on_error)
     if application.job_queue is not None:
-        application.job_queue.run_repeating(handlers.retry_handoffs, interval=HANDOFF_RETRY_S, first=HANDOFF_RETRY_S)
+        jobs = application.job_queue
+        jobs.run_repeating(handlers.retry_handoffs, interval=HANDOFF_RETRY_S, first=HANDOFF_RETRY_S)
+        jobs.run_repeating(handlers.purge_idle_chats, interval=DAY_S, first=PURGE_FIRST_S)
     return application
 
 

@@ -9,6 +9,7 @@ from datetime import date
 from pathlib import Path
 
 from bot.settings import ConfigError, load_settings
+from bot.storage import StorageError
 from flows.content import Content
 from flows.engine import Engine
 from flows.loader import load_content
@@ -35,6 +36,11 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="funnel counts per clinic and week (cells under 5 shown as <5)")
     stats.add_argument("--clinic", help="only this clinic's code")
     stats.add_argument("--since", type=_date, help="only events from this date (YYYY-MM-DD)")
+    backup = commands.add_parser("backup", help="write a consistent copy of the database while the bot runs")
+    backup.add_argument("file", type=Path, help="where to write the copy")
+    commands.add_parser("purge", help="erase chats idle for longer than RETENTION_DAYS")
+    export = commands.add_parser("export", help="print everything stored about one chat, as JSON")
+    export.add_argument("chat_id", type=int, help="the Telegram chat id")
     for sub in (validate, console, diagram, link):
         sub.add_argument("--content", type=Path, help="content folder (default: CONTENT_DIR or ./content)")
     return parser
@@ -64,11 +70,20 @@ def main(argv: list[str] | None = None) -> int:
             return _link(_load_or_exit(_content_dir(args)), args)
         if args.command == "stats":
             return asyncio.run(_stats(args.clinic, args.since))
+        if args.command in ("backup", "purge", "export"):
+            from bot import maintenance
+
+            settings = load_settings()
+            if args.command == "backup":
+                return maintenance.backup(settings.database_path, args.file)
+            if args.command == "purge":
+                return asyncio.run(maintenance.purge(settings.database_path, settings.retention_days))
+            return asyncio.run(maintenance.export(settings.database_path, args.chat_id))
         from bot.app import run_polling, run_webhook
 
         settings = load_settings()
         return run_webhook(settings) if args.command == "webhook" else run_polling(settings)
-    except ConfigError as error:
+    except (ConfigError, StorageError) as error:
         print(error, file=sys.stderr)
         return 2
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from dataclasses import dataclass
 
 from bot.handoffs import contact_of, document_to_json
-from bot.storage import ChatRecord, NewHandoff, SqliteStore, VersionConflict, utc_now
+from bot.storage import ChatRecord, NewHandoff, SqliteStore, StorageBusy, VersionConflict, utc_now
 from flows.engine import Engine, Step
 from flows.events import Event, Resume
 
 MAX_CONFLICT_RETRIES = 3
+MAX_BUSY_RETRIES = 3
+BUSY_BACKOFF_S = 0.2
 
 
 @dataclass(frozen=True)
@@ -29,11 +33,36 @@ class Conversations:
         self.store = store
 
     async def apply(
-        self, chat_id: int, event: Event, language_code: str | None = None, username: str | None = None
+        self,
+        chat_id: int,
+        event: Event,
+        language_code: str | None = None,
+        username: str | None = None,
+        update_id: int | None = None,
     ) -> Outcome:
-        """Step the chat's session with `event` and store the result (retrying if another writer won)."""
+        """Step the chat's session with `event` and store the result, once per Telegram update.
+
+        A redelivered update (Telegram sends it again after a crash) is not applied twice: the patient
+        gets their current question again instead. A locked database is waited for, then StorageBusy.
+        """
+        for attempt in range(MAX_BUSY_RETRIES):
+            try:
+                return await self._apply(chat_id, event, language_code, username, update_id)
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) and "busy" not in str(error):
+                    raise
+                if attempt == MAX_BUSY_RETRIES - 1:
+                    raise StorageBusy(str(error)) from None
+                await asyncio.sleep(BUSY_BACKOFF_S * (attempt + 1))
+        raise AssertionError("unreachable")
+
+    async def _apply(
+        self, chat_id: int, event: Event, language_code: str | None, username: str | None, update_id: int | None
+    ) -> Outcome:
         for attempt in range(MAX_CONFLICT_RETRIES):
             record = await self.store.load(chat_id)
+            if record is not None and update_id is not None and (record.last_update_id or -1) >= update_id:
+                return Outcome(self.engine.step(record.session, Resume()), record)  # seen: show where they are
             new = record is None
             if record is None:
                 record = ChatRecord(chat_id, self.engine.new_session(language_code))
@@ -42,6 +71,7 @@ class Conversations:
             step = self.engine.step(record.session, event)
             stages = (["started"] if new else []) + step.stages
             updated = self._with_consent(record, step)
+            updated.last_update_id = update_id if update_id is not None else record.last_update_id
             handoff = None
             if step.handoff is not None:
                 contact = contact_of(step.handoff, username)

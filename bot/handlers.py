@@ -5,7 +5,8 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import CallbackQuery, Update
+from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
 from bot.conversations import Conversations
@@ -13,6 +14,7 @@ from bot.delivery import ChatUnreachable, deliver
 from bot.handoffs import HandoffDelivery
 from bot.render import Sender
 from bot.stats import funnel_table, render
+from bot.storage import StorageBusy
 from flows.events import Back, Event, Restart, Resume, SharedContact, ShowInfo, ShowMenu, Start, Typed, decode
 from flows.replies import Button, Reply
 
@@ -32,9 +34,12 @@ DELETE_YES, DELETE_NO = "x:yes", "x:no"
 class ChatHandlers:
     """The bot's update handlers; every one answers the chat (or deliberately ignores channels)."""
 
-    def __init__(self, conversations: Conversations, admin_ids: frozenset[int] = frozenset()) -> None:
+    def __init__(
+        self, conversations: Conversations, admin_ids: frozenset[int] = frozenset(), retention_days: int = 180
+    ) -> None:
         self.conversations = conversations
         self.admin_ids = admin_ids
+        self.retention_days = retention_days
         self.content = conversations.engine.content
         self.texts = self.content.texts
         self.handoffs = HandoffDelivery(self.content, conversations.store)
@@ -88,6 +93,11 @@ class ChatHandlers:
         text = f"{self._text(language, 'bot.stats_heading')}\n<pre>{html.escape(table)}</pre>"
         await self._send(update, [Reply("bot.stats", text)])
 
+    async def purge_idle_chats(self, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """Daily job: erase chats idle for longer than RETENTION_DAYS."""
+        erased = await self.conversations.store.purge(self.retention_days)
+        log.info("retention: erased %d idle chat(s)", erased)
+
     async def retry_handoffs(self, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Job: try pending hand-offs again."""
         await self.handoffs.retry_pending(context.bot)
@@ -96,13 +106,17 @@ class ChatHandlers:
         """Any tapped button: delete and language confirmations here, everything else to the engine."""
         query = update.callback_query
         assert query is not None
+        chat = update.effective_chat
+        if chat is None or chat.type != ChatType.PRIVATE:  # a button on a message in a group or channel
+            await self.on_not_private(update, context)
+            return
         data = query.data or ""
         if data in (DELETE_YES, DELETE_NO):
-            await self._confirm_delete(update, query, data == DELETE_YES)
+            await self._confirm_delete(update, data == DELETE_YES)
         elif data.startswith(LANGUAGE_PREFIX) and data[len(LANGUAGE_PREFIX) :] in self.texts.languages:
             chat_id = self._chat_id(update)
             outcome = await self.conversations.set_language(chat_id, data[len(LANGUAGE_PREFIX) :])
-            await self._send(update, outcome.step.replies, changed=True)
+            await self._send(update, outcome.step.replies)  # the choice stays on screen: a second tap is harmless
         else:
             await self._apply(update, decode(data))
 
@@ -151,7 +165,8 @@ class ChatHandlers:
         try:
             if update.callback_query is not None:
                 await update.callback_query.answer()
-            await context.bot.send_message(chat_id, self._text(language, "bot.error"))
+            key = "bot.busy" if isinstance(error, StorageBusy) else "bot.error"
+            await context.bot.send_message(chat_id, self._text(language, key))
         except Exception as send_error:
             log.warning("could not tell the user about the error: %s", type(send_error).__name__)
 
@@ -161,7 +176,7 @@ class ChatHandlers:
         chat_id = self._chat_id(update)
         user = update.effective_user
         language_code, username = (user.language_code, user.username) if user else (None, None)
-        outcome = await self.conversations.apply(chat_id, event, language_code, username)
+        outcome = await self.conversations.apply(chat_id, event, language_code, username, update.update_id)
         replies = outcome.step.replies
         if notice is not None:
             language = outcome.record.session.language
@@ -171,18 +186,15 @@ class ChatHandlers:
             for handoff in await self.conversations.store.handoffs(chat_id=chat_id, status="pending"):
                 await self.handoffs.deliver(update.get_bot(), handoff)
 
-    async def _confirm_delete(self, update: Update, query: CallbackQuery, confirmed: bool) -> None:
+    async def _confirm_delete(self, update: Update, confirmed: bool) -> None:
+        if not confirmed:  # a pop-up says nothing was erased; the current question follows
+            await self._apply(update, Resume(), notice="bot.delete_cancelled")
+            return
         chat_id = self._chat_id(update)
         language = await self._language(update)
-        if confirmed:
-            await self.handoffs.withdraw(update.get_bot(), chat_id)
-            await self.conversations.store.erase(chat_id)
-            reply = Reply("bot.deleted", self._text(language, "bot.deleted"))
-        else:
-            reply = Reply("bot.delete_cancelled", self._text(language, "bot.delete_cancelled"))
-        await self._send(update, [reply], changed=True)
-        if not confirmed:
-            await self._apply(update, Resume())
+        await self.handoffs.withdraw(update.get_bot(), chat_id)
+        erased = await self.conversations.store.erase(chat_id)
+        await self._send(update, [Reply("bot.deleted", self._text(language, "bot.deleted"))], changed=erased)
 
     async def _send(self, update: Update, replies: list[Reply], changed: bool = False) -> None:
         chat_id = self._chat_id(update)

@@ -56,4 +56,10 @@ MIGRATIONS: list[tuple[int, str]] = [
         CREATE INDEX handoffs_status ON handoffs (status);
         """,
     ),
+    (
+        3,
+        """
+        ALTER TABLE sessions ADD COLUMN last_update_id INTEGER
+        """,
+    ),
 ]

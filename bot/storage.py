@@ -11,7 +11,7 @@ import json
 import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,10 @@ import aiosqlite
 
 from bot.migrations import MIGRATIONS
 from flows.session import Session
+
+
+class StorageBusy(Exception):
+    """Another process held the database locked for longer than we wait."""
 
 
 class StorageError(Exception):
@@ -64,6 +68,7 @@ class ChatRecord:
     consent_at: str | None = None
     consent_version: str | None = None
     active: bool = True
+    last_update_id: int | None = None  # the newest Telegram update applied to this chat
 
 
 def utc_now() -> str:
@@ -74,8 +79,9 @@ def utc_now() -> str:
 class SqliteStore:
     """Sessions and events in one SQLite file (WAL mode); one connection, used from one event loop."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, busy_timeout_ms: int = 5000) -> None:
         self.path = path
+        self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()  # one connection: one transaction at a time
 
@@ -85,7 +91,7 @@ class SqliteStore:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._db.execute("PRAGMA journal_mode=WAL")
-            await self._db.execute("PRAGMA busy_timeout=5000")
+            await self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             await self._db.execute("PRAGMA synchronous=NORMAL")
             await self._db.execute("PRAGMA foreign_keys=ON")
             await self._db.execute("PRAGMA secure_delete=ON")  # erased answers are overwritten, not just unlinked
@@ -134,7 +140,7 @@ class SqliteStore:
         rows = list(
             await self.db.execute_fetchall(
                 "SELECT state, step, answers, progress, language, clinic, consent, content_version, row_version,"
-                " consent_at, consent_version, active FROM sessions WHERE chat_id = ?",
+                " consent_at, consent_version, active, last_update_id FROM sessions WHERE chat_id = ?",
                 (chat_id,),
             )
         )
@@ -153,6 +159,7 @@ class SqliteStore:
             consent_at,
             consent_version,
             active,
+            last_update_id,
         ) = rows[0]
         extra = json.loads(progress)
         session = Session(
@@ -169,7 +176,7 @@ class SqliteStore:
             awaiting_contact=extra.get("awaiting_contact", False),
             has_username=extra.get("has_username", False),
         )
-        return ChatRecord(chat_id, session, row_version, consent_at, consent_version, bool(active))
+        return ChatRecord(chat_id, session, row_version, consent_at, consent_version, bool(active), last_update_id)
 
     async def save(
         self, record: ChatRecord, stages: Iterable[str] = (), handoff: NewHandoff | None = None
@@ -200,6 +207,7 @@ class SqliteStore:
             record.consent_at,
             record.consent_version,
             session.content_version,
+            record.last_update_id,
             now,
         )
         async with self._write_lock:
@@ -219,8 +227,8 @@ class SqliteStore:
                 try:
                     await db.execute(
                         "INSERT INTO sessions (state, step, answers, progress, language, clinic, consent, consent_at,"
-                        " consent_version, content_version, updated_at, chat_id, created_at, row_version, active)"
-                        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)",
+                        " consent_version, content_version, last_update_id, updated_at, chat_id, created_at,"
+                        " row_version, active) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, 1)",
                         (*values, record.chat_id, now),
                     )
                 except sqlite3.IntegrityError:
@@ -228,7 +236,8 @@ class SqliteStore:
             else:
                 cursor = await db.execute(
                     "UPDATE sessions SET state = ?, step = ?, answers = ?, progress = ?, language = ?, clinic = ?,"
-                    " consent = ?, consent_at = ?, consent_version = ?, content_version = ?, updated_at = ?,"
+                    " consent = ?, consent_at = ?, consent_version = ?, content_version = ?, last_update_id = ?,"
+                    " updated_at = ?,"
                     " active = 1, row_version = row_version + 1 WHERE chat_id = ? AND row_version = ?",
                     (*values, record.chat_id, record.row_version),
                 )
@@ -272,7 +281,9 @@ class SqliteStore:
         try:
             rows = list(await db.execute_fetchall("SELECT clinic FROM sessions WHERE chat_id = ?", (chat_id,)))
             await db.execute("DELETE FROM sessions WHERE chat_id = ?", (chat_id,))
-            await db.execute("DELETE FROM events WHERE chat_id = ?", (chat_id,))
+            await db.execute(  # funnel counts stay right, but nothing links them to this person any more
+                "UPDATE events SET chat_id = NULL, at = substr(at, 1, 10) WHERE chat_id = ?", (chat_id,)
+            )
             await db.execute("DELETE FROM handoffs WHERE chat_id = ?", (chat_id,))
             if rows:
                 await db.execute(
@@ -356,6 +367,27 @@ class SqliteStore:
             tuple(params),
         )
         return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+    async def purge(self, idle_days: int) -> int:
+        """Erase every chat idle for more than `idle_days` (as /delete would); returns how many."""
+        cutoff = (datetime.now(UTC) - timedelta(days=idle_days)).isoformat(timespec="seconds")
+        rows = await self.db.execute_fetchall("SELECT chat_id FROM sessions WHERE updated_at < ?", (cutoff,))
+        for (chat_id,) in rows:
+            await self.erase(chat_id)
+        return len(list(rows))
+
+    async def export(self, chat_id: int) -> dict[str, Any]:
+        """Everything stored about one chat, as plain data (the right of access)."""
+        data: dict[str, Any] = {"chat_id": chat_id}
+        for table in ("sessions", "events", "handoffs"):
+            cursor = await self.db.execute(f"SELECT * FROM {table} WHERE chat_id = ?", (chat_id,))
+            names = [column[0] for column in cursor.description]
+            rows = await cursor.fetchall()
+            data[table] = [dict(zip(names, row, strict=True)) for row in rows]
+        for row in data["sessions"]:
+            for column in ("answers", "progress"):
+                row[column] = json.loads(row[column])
+        return data
 
     async def mark_inactive(self, chat_id: int) -> None:
         """The user blocked the bot: stop sending until they write again."""

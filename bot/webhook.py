@@ -38,15 +38,18 @@ def create_asgi_app(application: Application, secret: str, path: str) -> Starlet
         given = request.headers.get(SECRET_HEADER, "")
         if not hmac.compare_digest(given.encode(), secret.encode()):
             return PlainTextResponse("forbidden", status_code=403)
+        declared = request.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            return PlainTextResponse("too large", status_code=413)
         body = await request.body()
         if len(body) > MAX_BODY_BYTES:
             return PlainTextResponse("too large", status_code=413)
         try:
             data = json.loads(body)
-            update = Update.de_json(data, application.bot)
-        except (ValueError, TypeError, KeyError):
-            return PlainTextResponse("bad request", status_code=400)
-        if update is None or not isinstance(data, dict):
+            update = Update.de_json(data, application.bot) if isinstance(data, dict) else None
+        except (ValueError, TypeError, KeyError, AttributeError):
+            update = None
+        if update is None:
             return PlainTextResponse("bad request", status_code=400)
         if update.update_id in recent:
             return PlainTextResponse("ok")  # Telegram redelivered it: already queued once

@@ -85,6 +85,7 @@ SYSTEM_KEYS = (
     "bot.delete_cancelled",
     "bot.error",
     "bot.language_choose",
+    "bot.busy",
     "bot.handoff_delivered",
     "bot.handoff_delayed",
     "bot.handoff_failed",

@@ -1,0 +1,235 @@
+"""Privacy and safety of stored data: exactly-once updates, a locked or broken database, backups,
+retention, erasure, export, logs without private data, and the webhook's gate."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import sqlite3
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from telegram import Update
+
+from bot.logging_setup import setup_logging
+from bot.storage import SqliteStore, StorageError
+from bot.webhook import MAX_BODY_BYTES, create_asgi_app
+from tests.conftest import ROOT, TOKEN, BotEnv
+from tests.telegram_harness import callback_update, message_update
+
+
+async def screened(env: BotEnv, chat_id: int = 4242) -> None:
+    user = env.user(chat_id)
+    await user.send("/start")
+    for label in ("Continue", "Yes, I agree", "No", "No", "No"):
+        await user.tap(label)
+
+
+async def answers(env: BotEnv, chat_id: int = 4242) -> dict[str, object]:
+    rows = await env.store.execute_fetchall("SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
+    return json.loads(rows[0][0]) if rows else {}
+
+
+def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    env = {"DATABASE_PATH": str(database), "PATH": "/usr/bin:/bin", "RETENTION_DAYS": "180"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60
+    )
+
+
+async def test_a_redelivered_update_is_applied_once(bot_env: BotEnv) -> None:
+    await screened(bot_env)
+    user = bot_env.user()
+    message = user.last_keyboard_message()
+    raw = callback_update(4242, message["reply_markup"]["inline_keyboard"][1][0]["callback_data"], message)  # neck
+    await user.feed(raw)
+    step_after_first = await bot_env.store.execute_fetchall("SELECT step FROM sessions")
+    sent = await user.feed(json.loads(json.dumps(raw)))  # Telegram sends the same update again after a crash
+    assert await answers(bot_env) == {"region": "neck"}
+    assert await bot_env.store.execute_fetchall("SELECT step FROM sessions") == step_after_first
+    assert "Which of these do you have" in sent[-1]["text"]  # they see where they are, nothing stale
+    popups = [c.get("text") for c in bot_env.api.sent(method="answerCallbackQuery")]
+    assert "out of date" not in str(popups[-1])
+
+
+async def test_a_locked_database_is_waited_for_then_reported_kindly(bot_env: BotEnv) -> None:
+    await screened(bot_env)
+    await bot_env.store.db.execute("PRAGMA busy_timeout=50")
+    other = sqlite3.connect(bot_env.settings.database_path, timeout=0, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # a second process holds the write lock
+    try:
+        user = bot_env.user()
+        sent = await user.tap("Low back and legs")
+        assert sent[-1]["text"].startswith("Sorry, we are very busy right now")
+        assert await answers(bot_env) == {}
+    finally:
+        other.execute("ROLLBACK")
+    sent = await user.tap("Low back and legs")  # the same, still current button works afterwards
+    assert await answers(bot_env) == {"region": "low_back"}
+    other.execute("BEGIN IMMEDIATE")
+    asyncio.get_running_loop().call_later(0.1, other.execute, "COMMIT")  # released while the update waits
+    await user.tap("Weak legs or feet")
+    other.close()
+    assert "✅ Weak legs or feet" in [b["text"] for b in user.buttons()]
+
+
+async def test_a_damaged_database_file_is_named_with_what_to_do(tmp_path: Path) -> None:
+    database = tmp_path / "bot.sqlite3"
+    database.write_bytes(b"this is not a database" * 100)
+    store = SqliteStore(database)
+    with pytest.raises(StorageError) as raised:
+        await store.open()
+    assert str(database) in str(raised.value) and "backup" in str(raised.value)
+    result = run_cli("purge", database=database)
+    assert result.returncode == 2 and str(database) in result.stderr and "Traceback" not in result.stderr
+
+
+async def test_backup_makes_a_consistent_copy_while_the_bot_runs(bot_env: BotEnv, tmp_path: Path) -> None:
+    await screened(bot_env)
+    await bot_env.user().tap("Low back and legs")
+    copy = tmp_path / "backups" / "copy.sqlite3"
+    result = run_cli("backup", str(copy), database=bot_env.settings.database_path)
+    assert result.returncode == 0, result.stderr
+    restored = sqlite3.connect(copy)
+    assert json.loads(restored.execute("SELECT answers FROM sessions").fetchone()[0]) == {"region": "low_back"}
+    restored.close()
+
+
+async def test_retention_erases_idle_chats_only(bot_env: BotEnv) -> None:
+    await screened(bot_env, 1)
+    await screened(bot_env, 2)
+    old = (datetime.now(UTC) - timedelta(days=181)).isoformat(timespec="seconds")
+    await bot_env.store.db.execute("UPDATE sessions SET updated_at = ? WHERE chat_id = 1", (old,))
+    result = run_cli("purge", database=bot_env.settings.database_path)
+    assert result.returncode == 0 and "erased 1 chat" in result.stdout
+    rows = await bot_env.store.execute_fetchall("SELECT chat_id FROM sessions")
+    assert rows == [(2,)]
+    assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM events WHERE chat_id = 1") == [(0,)]
+    jobs = [job.callback.__name__ for job in bot_env.app.job_queue.jobs()]  # type: ignore[attr-defined]
+    assert "purge_idle_chats" in jobs and "retry_handoffs" in jobs
+
+
+async def test_export_gives_a_chat_its_data(bot_env: BotEnv) -> None:
+    await screened(bot_env)
+    await bot_env.user().tap("Low back and legs")
+    result = run_cli("export", "4242", database=bot_env.settings.database_path)
+    data = json.loads(result.stdout)
+    assert data["sessions"][0]["answers"] == {"region": "low_back"}
+    assert data["sessions"][0]["consent_at"] and data["sessions"][0]["consent_version"]  # what, when, which text
+    assert [e["stage"] for e in data["events"]] == ["started", "consented", "screened"]
+
+
+async def test_delete_leaves_no_answer_or_typed_text_in_the_file(bot_env: BotEnv) -> None:
+    await screened(bot_env)
+    user = bot_env.user()
+    await user.tap("Low back and legs")
+    await user.tap("Weak legs or feet")
+    await user.tap("Done")
+    await user.send("/menu")
+    await user.send("/delete")
+    await user.tap("Yes, erase")
+    await bot_env.store.close()
+    database = bot_env.settings.database_path
+    raw = b"".join(p.read_bytes() for p in (database, Path(f"{database}-wal")) if p.exists())
+    for secret in (b"weakness", b"low_back"):
+        assert secret not in raw
+    await bot_env.store.open()
+    assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM events WHERE chat_id IS NOT NULL") == [(0,)]
+
+
+async def test_debug_logs_hold_no_token_no_answers_and_no_typed_text(bot_env: BotEnv) -> None:
+    records: list[str] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append(self.format(record))
+
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    setup_logging("DEBUG", [TOKEN])
+    keep = Keep()
+    keep.addFilter(root.handlers[0].filters[0])
+    root.addHandler(keep)
+    try:
+        user = bot_env.user()
+        await screened(bot_env)
+        for label in (
+            "Low back and legs",
+            "Weak legs or feet",
+            "Done",
+            "More than a year",
+            "7",
+            "No",
+            "Physiotherapy",
+            "Done",
+            "Good",
+            "Avoiding surgery",
+            "Done",
+        ):
+            await user.tap(label)
+        await user.send("dance at my granddaughter's wedding")
+        bot_env.api.inject("500", "sendMessage")
+        await user.tap("Continue")
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+    text = "\n".join(records)
+    assert records, "nothing was logged at DEBUG"
+    for private in (TOKEN, "weakness", "Weak legs", "granddaughter", "physio", "over_1_year", "avoid_surgery"):
+        assert private not in text, private
+
+
+async def call_asgi(
+    app: object, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None
+) -> int:
+    """Send one HTTP request straight into an ASGI app; returns the status code."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
+        + [(b"content-length", str(len(body)).encode())],
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+    status: list[int] = []
+
+    async def receive() -> dict[str, object]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, object]) -> None:
+        if message["type"] == "http.response.start":
+            status.append(int(message["status"]))  # type: ignore[call-overload]
+
+    await app(scope, receive, send)  # type: ignore[operator]
+    return status[0]
+
+
+async def test_the_webhook_gate_rejects_and_processes_nothing(bot_env: BotEnv) -> None:
+    app = bot_env.app
+    asgi = create_asgi_app(app, "s3cret", "/hook")  # type: ignore[arg-type]
+    update = json.dumps(message_update(4242, "/start")).encode()
+    right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
+    assert await call_asgi(asgi, "GET", "/healthz") == 200
+    assert await call_asgi(asgi, "POST", "/hook", update) == 403
+    assert await call_asgi(asgi, "POST", "/hook", update, {"X-Telegram-Bot-Api-Secret-Token": "nope"}) == 403
+    assert await call_asgi(asgi, "POST", "/hook", b"{not json", right) == 400
+    assert await call_asgi(asgi, "POST", "/hook", b"[1, 2]", right) == 400
+    huge = b'{"update_id": 1, "x": "' + b"a" * MAX_BODY_BYTES + b'"}'
+    assert await call_asgi(asgi, "POST", "/hook", huge, right) == 413
+    assert app.update_queue.qsize() == 0  # type: ignore[attr-defined]
+    assert await call_asgi(asgi, "POST", "/hook", update, right) == 200
+    assert await call_asgi(asgi, "POST", "/hook", update, right) == 200  # Telegram redelivered it
+    assert app.update_queue.qsize() == 1  # type: ignore[attr-defined]
+    assert isinstance(app.update_queue.get_nowait(), Update)  # type: ignore[attr-defined]
