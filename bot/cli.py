@@ -104,7 +104,7 @@ def _load_or_exit(folder: Path) -> Content:
 
 
 def _validate(folder: Path) -> int:
-    result = load_content(folder)
+    result = load_content(folder, readability=True)
     for problem in result.problems:
         print(problem)
     if result.content is None:

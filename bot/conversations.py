@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bot.handoffs import contact_of, document_to_json
 from bot.storage import ChatRecord, NewHandoff, SqliteStore, StorageBusy, VersionConflict, utc_now
@@ -67,7 +67,7 @@ class Conversations:
             if record is None:
                 record = ChatRecord(chat_id, self.engine.new_session(language_code))
             if record.session.has_username != bool(username):
-                record.session = record.session.model_copy(update={"has_username": bool(username)})
+                record = replace(record, session=record.session.model_copy(update={"has_username": bool(username)}))
             step = self.engine.step(record.session, event)
             stages = (["started"] if new else []) + step.stages
             updated = self._with_consent(record, step)
@@ -87,8 +87,8 @@ class Conversations:
 
     async def set_language(self, chat_id: int, language: str) -> Outcome:
         """Switch the chat's language and show the current question again in it."""
-        record = await self.store.load(chat_id) or ChatRecord(chat_id, self.engine.new_session(language))
-        record.session = record.session.model_copy(update={"language": language})
+        stored = await self.store.load(chat_id) or ChatRecord(chat_id, self.engine.new_session(language))
+        record = replace(stored, session=stored.session.model_copy(update={"language": language}))
         step = self.engine.step(record.session, Resume())
         await self.store.save(record)
         return Outcome(step, record)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,6 +20,8 @@ import aiosqlite
 
 from bot.migrations import MIGRATIONS
 from flows.session import Session
+
+CACHE_SIZE = 10_000  # chats kept in memory (a few KB each)
 
 
 class StorageBusy(Exception):
@@ -84,6 +87,9 @@ class SqliteStore:
         self.busy_timeout_ms = busy_timeout_ms
         self._db: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()  # one connection: one transaction at a time
+        # Recently active chats, as last written: a row is read from disk once, then served from here.
+        # Every write still checks the row version, so a stale entry can never overwrite newer data.
+        self._cache: OrderedDict[int, ChatRecord] = OrderedDict()
 
     async def open(self) -> None:
         """Create the folder and file if needed, set WAL and busy timeout, and run pending migrations."""
@@ -136,7 +142,11 @@ class SqliteStore:
                 raise
 
     async def load(self, chat_id: int) -> ChatRecord | None:
-        """The chat's record, or None when the chat has no row."""
+        """The chat's record, or None when the chat has no row (do not change it: save a new one)."""
+        cached = self._cache.get(chat_id)
+        if cached is not None:
+            self._cache.move_to_end(chat_id)
+            return cached
         rows = list(
             await self.db.execute_fetchall(
                 "SELECT state, step, answers, progress, language, clinic, consent, content_version, row_version,"
@@ -176,7 +186,15 @@ class SqliteStore:
             awaiting_contact=extra.get("awaiting_contact", False),
             has_username=extra.get("has_username", False),
         )
-        return ChatRecord(chat_id, session, row_version, consent_at, consent_version, bool(active), last_update_id)
+        record = ChatRecord(chat_id, session, row_version, consent_at, consent_version, bool(active), last_update_id)
+        self._remember(record)
+        return record
+
+    def _remember(self, record: ChatRecord) -> None:
+        self._cache[record.chat_id] = record
+        self._cache.move_to_end(record.chat_id)
+        while len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
 
     async def save(
         self, record: ChatRecord, stages: Iterable[str] = (), handoff: NewHandoff | None = None
@@ -210,11 +228,30 @@ class SqliteStore:
             record.last_update_id,
             now,
         )
-        async with self._write_lock:
-            handoff_id = await self._save(record, values, stages, now, handoff)
+        try:
+            async with self._write_lock:
+                if record.row_version and not stages and handoff is None:
+                    await self._update_row(record, values)  # one statement: its own transaction, one round trip
+                    handoff_id = None
+                else:
+                    handoff_id = await self._save(record, values, stages, now, handoff)
+        except BaseException:
+            self._cache.pop(record.chat_id, None)  # reload from disk next time
+            raise
         record.row_version += 1
         record.active = True
+        self._remember(record)
         return handoff_id
+
+    async def _update_row(self, record: ChatRecord, values: tuple[Any, ...]) -> None:
+        cursor = await self.db.execute(
+            "UPDATE sessions SET state = ?, step = ?, answers = ?, progress = ?, language = ?, clinic = ?,"
+            " consent = ?, consent_at = ?, consent_version = ?, content_version = ?, last_update_id = ?,"
+            " updated_at = ?, active = 1, row_version = row_version + 1 WHERE chat_id = ? AND row_version = ?",
+            (*values, record.chat_id, record.row_version),
+        )
+        if cursor.rowcount != 1:
+            raise VersionConflict(record.chat_id)
 
     async def _save(
         self, record: ChatRecord, values: tuple[Any, ...], stages: Iterable[str], now: str, handoff: NewHandoff | None
@@ -234,15 +271,7 @@ class SqliteStore:
                 except sqlite3.IntegrityError:
                     raise VersionConflict(record.chat_id) from None
             else:
-                cursor = await db.execute(
-                    "UPDATE sessions SET state = ?, step = ?, answers = ?, progress = ?, language = ?, clinic = ?,"
-                    " consent = ?, consent_at = ?, consent_version = ?, content_version = ?, last_update_id = ?,"
-                    " updated_at = ?,"
-                    " active = 1, row_version = row_version + 1 WHERE chat_id = ? AND row_version = ?",
-                    (*values, record.chat_id, record.row_version),
-                )
-                if cursor.rowcount != 1:
-                    raise VersionConflict(record.chat_id)
+                await self._update_row(record, values)
             if stages:
                 await db.executemany(
                     "INSERT INTO events (chat_id, clinic, stage, at) VALUES (?, ?, ?, ?)",
@@ -272,6 +301,7 @@ class SqliteStore:
 
     async def erase(self, chat_id: int) -> bool:
         """Delete every row holding this chat's id; keep one anonymous 'deleted' event. True if it had data."""
+        self._cache.pop(chat_id, None)
         async with self._write_lock:
             return await self._erase(chat_id)
 
@@ -391,6 +421,7 @@ class SqliteStore:
 
     async def mark_inactive(self, chat_id: int) -> None:
         """The user blocked the bot: stop sending until they write again."""
+        self._cache.pop(chat_id, None)
         async with self._write_lock:
             await self.db.execute("UPDATE sessions SET active = 0 WHERE chat_id = ?", (chat_id,))
 

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from datetime import date
 
-from fpdf import FPDF
-
 from flows.replies import Document
 
 # The PDF core fonts cover Latin-1 (Spanish included); other characters get a close stand-in.
@@ -21,6 +19,8 @@ def latin1(text: str) -> str:
 
 def render_pdf(document: Document, today: date) -> bytes:
     """The summary as PDF bytes: a title with the date, then each block as a heading and bullet lines."""
+    from fpdf import FPDF  # a heavy import (fonts), needed only when someone asks for a PDF
+
     pdf = FPDF(format="A4")
     pdf.set_margins(18, 18, 18)
     pdf.set_auto_page_break(auto=True, margin=18)

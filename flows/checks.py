@@ -88,6 +88,7 @@ def check_content(
     texts: dict[str, dict[str, TextEntry]],
     documents: dict[str, YamlDocument],
     default_language: str,
+    readability: bool = False,
 ) -> list[Problem]:
     """Every problem found across the content files."""
     checker = _Checker(flow, sections, candidacy, clinics, documents)
@@ -96,7 +97,7 @@ def check_content(
     checker.check_conditions()
     checker.check_candidacy()
     checker.check_clinics(set(texts))
-    checker.check_texts(texts, default_language)
+    checker.check_texts(texts, default_language, readability)
     return checker.problems
 
 
@@ -420,7 +421,7 @@ class _Checker:
             add(clinic.relationship, self.clinics_doc, ("clinics", i, "relationship"), False)
         return uses
 
-    def check_texts(self, texts: dict[str, dict[str, TextEntry]], default_language: str) -> None:
+    def check_texts(self, texts: dict[str, dict[str, TextEntry]], default_language: str, readability: bool) -> None:
         default = texts.get(default_language, {})
         default_path = self.flow_doc.path.parent / "texts" / f"{default_language}.yaml"
         uses = self._uses()
@@ -453,7 +454,7 @@ class _Checker:
                         )
             for key, entry in entries.items():
                 self._check_text(key, entry, key in labels)
-        if default_language == "en":
+        if readability and default_language == "en":
             self._check_readability(default)
         self._check_callbacks()
 

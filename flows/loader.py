@@ -33,8 +33,11 @@ class LoadResult:
     problems: list[Problem] = field(default_factory=list)
 
 
-def load_content(root: Path) -> LoadResult:
-    """Read and check everything under `root`; content is returned only when no problem was found."""
+def load_content(root: Path, readability: bool = False) -> LoadResult:
+    """Read and check everything under `root`; content is returned only when no problem was found.
+
+    `readability` adds the reading-grade check of every English section (slow; `validate` runs it).
+    """
     problems: list[Problem] = []
     documents: dict[str, YamlDocument] = {}
     models: dict[str, Any] = {}
@@ -53,7 +56,7 @@ def load_content(root: Path) -> LoadResult:
     sections: Sections = models["sections.yaml"]
     candidacy: Candidacy = models["candidacy.yaml"]
     clinics: Clinics = models["clinics.yaml"]
-    problems += check_content(flow, sections, candidacy, clinics, texts, documents, DEFAULT_LANGUAGE)
+    problems += check_content(flow, sections, candidacy, clinics, texts, documents, DEFAULT_LANGUAGE, readability)
     if problems:
         return LoadResult(None, problems)
     by_language = {lang: {key: entry.text for key, entry in entries.items()} for lang, entries in texts.items()}

@@ -5,8 +5,6 @@ from __future__ import annotations
 import html
 import re
 
-import textstat
-
 TARGET_GRADE = 8.0
 
 
@@ -19,4 +17,6 @@ def plain_sentences(text: str) -> str:
 
 def english_grade(text: str) -> float:
     """The US school grade needed to read `text` (Flesch-Kincaid)."""
+    import textstat  # loads a pronunciation dictionary: only maintainers' `validate` needs it
+
     return float(textstat.flesch_kincaid_grade(plain_sentences(text)))

@@ -83,8 +83,9 @@ def text_line(root: Path, key: str, language: str = "en") -> tuple[Path, int, st
 
 
 def only(root: Path, kind: type[p.Problem]) -> p.Problem:
-    """Load `root`; assert exactly one problem was found, of class `kind`, and no content was returned."""
-    result = load_content(root)
+    """Load `root` (all checks, readability included); assert exactly one problem was found, of class `kind`,
+    and no content was returned."""
+    result = load_content(root, readability=True)
     assert result.content is None
     assert [type(problem) for problem in result.problems] == [kind], "\n".join(map(str, result.problems))
     return result.problems[0]
@@ -102,7 +103,7 @@ def assert_problem(problem: p.Problem, path: Path, line: int, *fragments: str) -
 
 
 def test_real_content_has_no_problems() -> None:
-    result = load_content(CONTENT)
+    result = load_content(CONTENT, readability=True)
     assert result.problems == []
     assert result.content is not None
     assert result.content.flow.start in result.content.states
@@ -415,6 +416,7 @@ def test_hard_to_read_section(content: Path) -> None:
         "longitudinal evaluation of functional neurological outcomes in degenerative conditions."
     )
     path, line = set_text(content, "section.about.body", body)
+    assert load_content(content).content is not None  # the bot starts; only `validate` checks reading grade
     problem = only(content, p.ReadabilityAboveTarget)
     assert_problem(problem, path, line, "'section.about.body'", "grade")
 
