@@ -35,9 +35,10 @@ def setup_logging(level: str, secrets: list[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    # These log request URLs (with the token), SQL parameters (answers) or whole updates and messages at
-    # DEBUG; they never go below INFO, whatever LOG_LEVEL says.
-    for noisy in ("httpx", "httpcore", "aiosqlite"):
+    # These would log request URLs (with the token), SQL parameters (answers) or state names (reaching
+    # "urgent_cauda" is health information): warnings only, whatever LOG_LEVEL says.
+    for noisy in ("httpx", "httpcore", "aiosqlite", "transitions"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # These log whole updates and messages at DEBUG: never below INFO.
     for chatty in ("telegram", "apscheduler", "uvicorn"):
         logging.getLogger(chatty).setLevel(max(logging.INFO, root.level))

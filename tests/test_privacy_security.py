@@ -179,7 +179,17 @@ async def test_debug_logs_hold_no_token_no_answers_and_no_typed_text(bot_env: Bo
         root.setLevel(saved_level)
     text = "\n".join(records)
     assert records, "nothing was logged at DEBUG"
-    for private in (TOKEN, "weakness", "Weak legs", "granddaughter", "physio", "over_1_year", "avoid_surgery"):
+    for private in (
+        TOKEN,
+        "weakness",
+        "Weak legs",
+        "granddaughter",
+        "physio",
+        "over_1_year",
+        "avoid_surgery",
+        "leg_symptoms",
+        "mri_severity",
+    ):  # state names tell the path, so they stay out too
         assert private not in text, private
 
 
