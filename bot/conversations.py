@@ -13,6 +13,7 @@ from flows.events import Event, Resume
 
 MAX_CONFLICT_RETRIES = 3
 MAX_BUSY_RETRIES = 3
+RECENT_UPDATES = 16  # per chat: more than can be in flight when the process dies
 BUSY_BACKOFF_S = 0.2
 
 
@@ -61,7 +62,7 @@ class Conversations:
     ) -> Outcome:
         for attempt in range(MAX_CONFLICT_RETRIES):
             record = await self.store.load(chat_id)
-            if record is not None and update_id is not None and (record.last_update_id or -1) >= update_id:
+            if record is not None and update_id is not None and update_id in record.recent_updates:
                 return Outcome(self.engine.step(record.session, Resume()), record)  # seen: show where they are
             new = record is None
             if record is None:
@@ -71,7 +72,11 @@ class Conversations:
             step = self.engine.step(record.session, event)
             stages = (["started"] if new else []) + step.stages
             updated = self._with_consent(record, step)
-            updated.last_update_id = update_id if update_id is not None else record.last_update_id
+            if update_id is not None:  # ids are compared for equality: Telegram may restart them after a quiet week
+                updated.last_update_id = update_id
+                updated.recent_updates = (*record.recent_updates, update_id)[-RECENT_UPDATES:]
+            else:
+                updated.last_update_id, updated.recent_updates = record.last_update_id, record.recent_updates
             handoff = None
             if step.handoff is not None:
                 contact = contact_of(step.handoff, username)

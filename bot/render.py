@@ -68,12 +68,13 @@ class Sender:
             editable = next((r for r in to_send if r.edit), None)
             if editable is not None and await self._edit(query, editable):
                 to_send.remove(editable)
-            elif changed:
-                await self._clear_keyboard(query)
+                changed = False
         if sum(visible_length(r.text) for r in to_send) > TYPING_THRESHOLD_CHARS:
             await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.TYPING), "sendChatAction")
         for reply in to_send:
             await self.send_one(reply)
+        if query is not None and changed:  # after the new question is out: the patient sees it sooner
+            await self._clear_keyboard(query)
 
     async def send_one(self, reply: Reply) -> None:
         """Send one reply, split on paragraphs if it is too long; the keyboard goes with the last part."""

@@ -72,6 +72,7 @@ class ChatRecord:
     consent_version: str | None = None
     active: bool = True
     last_update_id: int | None = None  # the newest Telegram update applied to this chat
+    recent_updates: tuple[int, ...] = ()  # ids of the last updates applied, to spot redeliveries
 
 
 def utc_now() -> str:
@@ -186,7 +187,10 @@ class SqliteStore:
             awaiting_contact=extra.get("awaiting_contact", False),
             has_username=extra.get("has_username", False),
         )
-        record = ChatRecord(chat_id, session, row_version, consent_at, consent_version, bool(active), last_update_id)
+        recent = tuple(extra.get("recent_updates", ()))
+        record = ChatRecord(
+            chat_id, session, row_version, consent_at, consent_version, bool(active), last_update_id, recent
+        )
         self._remember(record)
         return record
 
@@ -211,6 +215,7 @@ class SqliteStore:
                 "handoff_clinic": session.handoff_clinic,
                 "awaiting_contact": session.awaiting_contact,
                 "has_username": session.has_username,
+                "recent_updates": list(record.recent_updates),
             }
         )
         consent = None if session.consent is None else int(session.consent)

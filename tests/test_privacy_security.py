@@ -243,3 +243,13 @@ async def test_the_webhook_gate_rejects_and_processes_nothing(bot_env: BotEnv) -
     assert await call_asgi(asgi, "POST", "/hook", update, right) == 200  # Telegram redelivered it
     assert app.update_queue.qsize() == 1  # type: ignore[attr-defined]
     assert isinstance(app.update_queue.get_nowait(), Update)  # type: ignore[attr-defined]
+
+
+async def test_update_ids_that_restart_lower_are_still_applied(bot_env: BotEnv) -> None:
+    await screened(bot_env)
+    user = bot_env.user()
+    message = user.last_keyboard_message()
+    raw = callback_update(4242, message["reply_markup"]["inline_keyboard"][0][0]["callback_data"], message)
+    raw["update_id"] = 1  # Telegram picks new ids at random after a week without updates
+    await user.feed(raw)
+    assert await answers(bot_env) == {"region": "low_back"}

@@ -1,0 +1,241 @@
+"""Start-up and memory with many stored sessions: our SQLite table against PicklePersistence.
+
+Each function runs in its own child process (see bench.child). The database is filled once with a real
+session row (a patient walked by the real bot to the 'leaning' question) cloned with sqlite3 executemany,
+and grown from one size to the next; the pickle file is rebuilt for each size.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+import sqlite3
+import time
+from pathlib import Path
+from typing import Any
+
+from bench import baselines
+from bench.cases import bot_settings
+from bench.driver import BenchError, ErrorCounter, Walker, drive
+from bench.fake_api import FastBotApi, Keyboard
+from bench.stats import peak_rss_mb, rss_mb, summarize
+from bench.walk import GOAL, LEANING, LEANING_OPTION, TO_LEANING
+
+FIRST_STORED = 100_000_001  # chat ids of the pre-filled sessions: FIRST_STORED + 0 .. n - 1
+TEMPLATE_CHAT = 1
+CHUNK = 50_000
+
+
+def stored_ids(indexes: list[int]) -> list[int]:
+    return [FIRST_STORED + i for i in indexes]
+
+
+def _vary(answers: dict[str, Any], i: int) -> dict[str, Any]:
+    """The template's answers with a different pain score and goal per patient."""
+    varied = dict(answers)
+    if "pain" in varied:
+        varied["pain"] = i % 11
+    if "goal" in varied:
+        varied["goal"] = f"{GOAL} {i % 1000}"
+    return varied
+
+
+async def _make_template(database: Path) -> None:
+    """Create the database with the bot's own migrations and walk one patient to the leaning question."""
+    from bot.app import build_application, start_services, stop_services
+
+    api = FastBotApi()
+    app = build_application(bot_settings(database), request=api, rate_limit=False)
+    errors = ErrorCounter()
+    app.add_error_handler(errors)
+    async with app:
+        await start_services(app)
+        try:
+            await drive(app, api, [Walker(TEMPLATE_CHAT, TO_LEANING)])
+        finally:
+            await stop_services(app)
+    errors.check()
+
+
+async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
+    """Grow the database from `start` to `stop` stored sessions (created, with the template, at start 0)."""
+    database = Path(params["database"])
+    start, stop = params["start"], params["stop"]
+    began = time.perf_counter()
+    if start == 0:
+        await _make_template(database)
+    with sqlite3.connect(database) as db:
+        db.execute("PRAGMA synchronous=OFF")
+        cursor = db.execute("SELECT * FROM sessions WHERE chat_id = ?", (TEMPLATE_CHAT,))
+        columns = [d[0] for d in cursor.description]
+        template = dict(zip(columns, cursor.fetchone(), strict=True))
+        cursor = db.execute("SELECT * FROM events WHERE chat_id = ?", (TEMPLATE_CHAT,))
+        event_columns = [d[0] for d in cursor.description if d[0] != "id"]
+        events = [dict(zip([d[0] for d in cursor.description], row, strict=True)) for row in cursor.fetchall()]
+        answers = json.loads(template["answers"])
+        if not answers:
+            raise BenchError("the template session has no answers")
+
+        def session_rows(first: int, last: int) -> Any:
+            for i in range(first, last):
+                row = dict(template, chat_id=FIRST_STORED + i)
+                row["answers"] = json.dumps(_vary(answers, i), ensure_ascii=False, sort_keys=True)
+                yield tuple(row[c] for c in columns)
+
+        def event_rows(first: int, last: int) -> Any:
+            for i in range(first, last):
+                for event in events:
+                    yield tuple(FIRST_STORED + i if c == "chat_id" else event[c] for c in event_columns)
+
+        insert = f"INSERT INTO sessions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        insert_event = f"INSERT INTO events ({', '.join(event_columns)}) VALUES ({', '.join('?' * len(event_columns))})"
+        for first in range(start, stop, CHUNK):
+            last = min(stop, first + CHUNK)
+            db.executemany(insert, session_rows(first, last))
+            db.executemany(insert_event, event_rows(first, last))
+            db.commit()
+        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        count = db.execute("SELECT COUNT(*) FROM sessions WHERE chat_id >= ?", (FIRST_STORED,)).fetchone()[0]
+    if count != stop:
+        raise BenchError(f"expected {stop} stored sessions, found {count}")
+    return {
+        "sessions": count,
+        "state": template["state"],
+        "step": template["step"],
+        "answers": answers,
+        "events_per_session": len(events),
+        "prefill_s": time.perf_counter() - began,
+        "database_mb": database.stat().st_size / 2**20,
+    }
+
+
+def _fresh(value: Any) -> Any:
+    """An equal value that is a new object (as answers parsed from updates would be), so pickle cannot share it."""
+    if isinstance(value, str):
+        return value.encode().decode()
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
+def prefill_pickle(params: dict[str, Any]) -> dict[str, Any]:
+    """A PicklePersistence file with n conversations (state A) and the same answers in user_data."""
+    path = Path(params["path"])
+    answers: dict[str, Any] = params["answers"]
+    began = time.perf_counter()
+    conversations: dict[tuple[int, int], int] = {}
+    user_data: dict[int, dict[str, Any]] = {}
+    for i in range(params["sessions"]):
+        chat = FIRST_STORED + i
+        conversations[(chat, chat)] = baselines.ASK_A
+        user_data[chat] = {key: _fresh(value) for key, value in _vary(answers, i).items()}
+    data = {
+        "conversations": {baselines.CONVERSATION: conversations},
+        "user_data": user_data,
+        "chat_data": {},
+        "bot_data": {},
+        "callback_data": None,
+    }
+    with path.open("wb") as file:
+        pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
+    return {"prefill_s": time.perf_counter() - began, "file_mb": path.stat().st_size / 2**20}
+
+
+def _keyboard(data: str) -> Keyboard:
+    markup = json.dumps({"inline_keyboard": [[{"text": "Option", "callback_data": data}]]})
+    return Keyboard(1, json.dumps("The question"), markup)
+
+
+async def scale_ours(params: dict[str, Any]) -> dict[str, Any]:
+    """From process start to ready (imports, build_application, initialize, start_services), RSS, then taps."""
+    t0: float = params["t0"]
+    from bot.app import build_application, start_services, stop_services
+
+    imported = time.time() - t0
+    database = Path(params["database"])
+    api = FastBotApi()
+    app = build_application(bot_settings(database), request=api, rate_limit=False)
+    built = time.time() - t0
+    await app.initialize()
+    loaded = time.perf_counter()
+    await start_services(app)
+    load_s = time.perf_counter() - loaded
+    ready = time.time() - t0
+    rss = rss_mb()
+    started: dict[str, Any] = {
+        "startup_s": ready,
+        "import_s": imported,
+        "build_s": built - imported,
+        "load_s": load_s,
+        "rss_mb": rss,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    chats = stored_ids(params["indexes"])
+    if not chats:  # a start-up measurement only
+        await stop_services(app)
+        await app.shutdown()
+        return started
+    errors = ErrorCounter()
+    app.add_error_handler(errors)
+    step: int = params["step"]
+    for chat in chats:
+        api.keyboards[chat] = _keyboard(f"c{step}:{LEANING_OPTION}")
+    try:
+        run = await drive(app, api, [Walker(chat, [LEANING]) for chat in chats])
+    finally:
+        await stop_services(app)
+        await app.shutdown()
+    errors.check()
+    with sqlite3.connect(database) as db:
+        marks = ",".join("?" * len(chats))
+        moved = db.execute(f"SELECT COUNT(*) FROM sessions WHERE step = ? AND chat_id IN ({marks})", (step + 1, *chats))
+        count = moved.fetchone()[0]
+    if count != len(chats):
+        raise BenchError(f"only {count} of {len(chats)} stored sessions moved on after a tap")
+    return {**started, **{k: v for k, v in summarize(run).items() if k in ("updates", "p50_ms", "p99_ms")}}
+
+
+async def scale_pickle(params: dict[str, Any]) -> dict[str, Any]:
+    """The same for a persistent ConversationHandler on PicklePersistence: initialize loads the whole file."""
+    t0: float = params["t0"]
+    from telegram.ext import PicklePersistence
+
+    imported = time.time() - t0
+    api = FastBotApi()
+    persistence: PicklePersistence[Any, Any, Any] = PicklePersistence(params["path"], on_flush=True)
+    app, handler = baselines.conversation_app(api, persistence)
+    built = time.time() - t0
+    loaded = time.perf_counter()
+    await app.initialize()
+    load_s = time.perf_counter() - loaded
+    ready = time.time() - t0
+    rss = rss_mb()
+    result: dict[str, Any] = {
+        "startup_s": ready,
+        "import_s": imported,
+        "build_s": built - imported,
+        "load_s": load_s,
+        "rss_mb": rss,
+        "peak_rss_mb": peak_rss_mb(),
+    }
+    chats = stored_ids(params["indexes"])
+    if not chats:  # a start-up measurement only
+        return result
+    errors = ErrorCounter()
+    app.add_error_handler(errors)
+    for chat in chats:
+        api.keyboards[chat] = _keyboard("a:1")
+    run = await drive(app, api, [Walker(chat, baselines.conversation_script(2)[1:]) for chat in chats])
+    errors.check()
+    states = handler._conversations
+    wrong = [c for c in chats if states.get((c, c)) != baselines.ASK_B]
+    if wrong:
+        raise BenchError(f"{len(wrong)} stored conversations did not move on, e.g. {wrong[:3]}")
+    result.update({k: v for k, v in summarize(run).items() if k in ("updates", "p50_ms", "p99_ms")})
+    if params.get("flush", True):
+        # What PTB does every 60 s (persistence update_interval) once anything changed: rewrite the whole file.
+        started = time.perf_counter()
+        await app.update_persistence()
+        await persistence.flush()
+        result["flush_s"] = time.perf_counter() - started
+    return result  # no app.shutdown(): it would write the whole file once more
