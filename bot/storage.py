@@ -10,7 +10,8 @@ import asyncio
 import json
 import sqlite3
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,6 +124,17 @@ class SqliteStore:
             raise StorageError(f"the database {self.path} is not open")
         return self._db
 
+    @asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT, or ROLLBACK if anything fails in between."""
+        await self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            await self.db.execute("ROLLBACK")
+            raise
+        await self.db.execute("COMMIT")
+
     async def _migrate(self) -> None:
         db = self.db
         await db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT)")
@@ -132,15 +144,10 @@ class SqliteStore:
             if version in done:
                 continue
             statements = [s.strip() for s in script.split(";") if s.strip()]
-            await db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._transaction():
                 for statement in statements:
                     await db.execute(statement)
                 await db.execute("INSERT INTO schema_migrations VALUES (?, ?)", (version, utc_now()))
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
 
     async def load(self, chat_id: int) -> ChatRecord | None:
         """The chat's record, or None when the chat has no row (do not change it: save a new one)."""
@@ -263,8 +270,7 @@ class SqliteStore:
     ) -> int | None:
         db = self.db
         session = record.session
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             if record.row_version == 0:
                 try:
                     await db.execute(
@@ -298,10 +304,6 @@ class SqliteStore:
                     ),
                 )
                 handoff_id = cursor.lastrowid
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         return handoff_id
 
     async def erase(self, chat_id: int) -> bool:
@@ -312,8 +314,7 @@ class SqliteStore:
 
     async def _erase(self, chat_id: int) -> bool:
         db = self.db
-        await db.execute("BEGIN IMMEDIATE")
-        try:
+        async with self._transaction():
             rows = list(await db.execute_fetchall("SELECT clinic FROM sessions WHERE chat_id = ?", (chat_id,)))
             await db.execute("DELETE FROM sessions WHERE chat_id = ?", (chat_id,))
             await db.execute(  # funnel counts stay right, but nothing links them to this person any more
@@ -325,10 +326,6 @@ class SqliteStore:
                     "INSERT INTO events (chat_id, clinic, stage, at) VALUES (NULL, ?, 'deleted', ?)",
                     (rows[0][0], utc_now()),
                 )
-            await db.execute("COMMIT")
-        except BaseException:
-            await db.execute("ROLLBACK")
-            raise
         await db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # old page images leave the write-ahead log too
         return bool(rows)
 
@@ -357,8 +354,7 @@ class SqliteStore:
         """Record a delivery attempt; once sent, the copy of the summary and contact is dropped."""
         async with self._write_lock:
             db = self.db
-            await db.execute("BEGIN IMMEDIATE")
-            try:
+            async with self._transaction():
                 await db.execute(
                     "UPDATE handoffs SET status = ?, attempts = attempts + ?, last_error = ?, updated_at = ?,"
                     " patient_told = COALESCE(?, patient_told),"
@@ -381,10 +377,6 @@ class SqliteStore:
                         " SELECT chat_id, clinic, 'handed_off', ? FROM handoffs WHERE id = ?",
                         (utc_now(), handoff_id),
                     )
-                await db.execute("COMMIT")
-            except BaseException:
-                await db.execute("ROLLBACK")
-                raise
 
     async def funnel_rows(self, clinic: str | None = None, since: str | None = None) -> list[tuple[str, str, str, int]]:
         """(clinic, ISO week, stage, distinct chats) for the funnel; chats without a clinic show as ''."""
@@ -430,15 +422,6 @@ class SqliteStore:
         async with self._write_lock:
             await self.db.execute("UPDATE sessions SET active = 0 WHERE chat_id = ?", (chat_id,))
 
-    async def funnel(self, clinic: str | None = None) -> dict[str, int]:
-        """Count of distinct chats per stage (and anonymous 'deleted' events), optionally for one clinic."""
-        where, params = ("WHERE clinic = ?", (clinic,)) if clinic else ("", ())
-        rows = await self.db.execute_fetchall(
-            f"SELECT stage, COUNT(DISTINCT COALESCE(chat_id, -id)) FROM events {where} GROUP BY stage",
-            params,
-        )
-        return {stage: count for stage, count in rows}
-
     async def execute_fetchall(self, sql: str, params: tuple[Any, ...] = ()) -> list[Any]:
-        """Read-only query for tests and maintenance commands."""
+        """A read-only query (tests and maintenance use it)."""
         return list(await self.db.execute_fetchall(sql, params))
