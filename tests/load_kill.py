@@ -66,20 +66,10 @@ from flows.model import (  # noqa: E402
 from flows.session import Session  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.fake_bot_server import FakeBotServer, _Handler  # noqa: E402
+from tests.telegram_harness import STICKER  # noqa: E402
 from tests.test_process import TOKEN, BotProcess, base_env  # noqa: E402
 
 Keyboard = tuple[tuple[tuple[str, str | None], ...], ...]
-STICKER = {
-    "sticker": {
-        "file_id": "s1",
-        "file_unique_id": "u1",
-        "type": "regular",
-        "width": 512,
-        "height": 512,
-        "is_animated": False,
-        "is_video": False,
-    }
-}
 LANGUAGE_CODES = ["en", "en", "en", "es", "es-MX", None, "de"]
 GOALS = [
     "walk to the shops",
