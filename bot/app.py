@@ -25,10 +25,10 @@ from bot.settings import ConfigError, Settings
 from bot.storage import SqliteStore, StorageError
 from flows.content import Content
 from flows.engine import Engine
+from flows.keys import COMMANDS
 from flows.loader import load_content
 
 log = logging.getLogger(__name__)
-MENU_COMMANDS = ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")
 CONCURRENT_UPDATES = 64
 HANDOFF_RETRY_S = 600  # pending hand-offs are tried again every 10 minutes
 DAY_S = 24 * 3600
@@ -109,7 +109,7 @@ async def start_services(application: Application) -> None:  # type: ignore[type
     await store.open()
     texts = content.texts
     for language in texts.languages:
-        commands = [BotCommand(name, texts.get(language, f"command.{name}")) for name in MENU_COMMANDS]
+        commands = [BotCommand(name, texts.get(language, f"command.{name}")) for name in COMMANDS]
         code = None if language == texts.default_language else language
         await application.bot.set_my_commands(commands, language_code=code)
 

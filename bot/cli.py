@@ -25,6 +25,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("run", help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)")
     commands.add_parser("webhook", help="serve Telegram webhooks on PORT (needs WEBHOOK_URL, WEBHOOK_SECRET)")
     validate = commands.add_parser("validate", help="check all content; prints path:line: message (hint)")
+    validate.add_argument(
+        "--balance", action="store_true", help="also print the share of topic text per option (goal: none over 35%%)"
+    )
     console = commands.add_parser("console", help="chat with the flow in this terminal, without Telegram")
     console.add_argument("--language", default="en", help="language code of the texts (default: en)")
     diagram = commands.add_parser("diagram", help="write the flow as a Mermaid state diagram")
@@ -58,7 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.command == "validate":
-            return _validate(_content_dir(args))
+            return _validate(_content_dir(args), args.balance)
         if args.command == "console":
             engine = Engine(_load_or_exit(_content_dir(args)))
             from bot.console import run_console
@@ -103,7 +106,7 @@ def _load_or_exit(folder: Path) -> Content:
     return result.content
 
 
-def _validate(folder: Path) -> int:
+def _validate(folder: Path, balance: bool = False) -> int:
     result = load_content(folder, readability=True)
     for problem in result.problems:
         print(problem)
@@ -116,7 +119,21 @@ def _validate(folder: Path) -> int:
         f"{len(content.candidacy.rules)} rules, languages: {', '.join(content.texts.languages)} "
         f"(version {content.version})"
     )
+    if balance:
+        _print_balance(content)
     return 0
+
+
+def _print_balance(content: Content) -> None:
+    from flows.balance import GOAL, topic_balance
+
+    shares = topic_balance(content)
+    total = sum(share.words for share in shares)
+    print(f"\nTopic text per option (English words of the topic bodies; goal: no option over {GOAL:.0%}):")
+    for share in shares:
+        flag = "  OVER" if share.over_goal else ""
+        print(f"  {share.option:<12} {share.words:>6} words  {share.share:6.1%}{flag}")
+    print(f"  {'all topics':<12} {total:>6} words")
 
 
 def _diagram(content: Content, output: Path | None) -> int:

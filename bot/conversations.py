@@ -10,6 +10,7 @@ from bot.handoffs import contact_of, document_to_json
 from bot.storage import ChatRecord, NewHandoff, SqliteStore, StorageBusy, VersionConflict, utc_now
 from flows.engine import Engine, Step
 from flows.events import Event, Resume
+from flows.stages import Stage
 
 MAX_CONFLICT_RETRIES = 3
 MAX_BUSY_RETRIES = 3
@@ -70,7 +71,7 @@ class Conversations:
             if record.session.has_username != bool(username):
                 record = replace(record, session=record.session.model_copy(update={"has_username": bool(username)}))
             step = self.engine.step(record.session, event)
-            stages = (["started"] if new else []) + step.stages
+            stages = ([Stage.STARTED] if new else []) + step.stages
             updated = self._with_consent(record, step)
             if update_id is not None:  # ids are compared for equality: Telegram may restart them after a quiet week
                 updated.last_update_id = update_id

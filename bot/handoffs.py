@@ -16,8 +16,8 @@ from bot.storage import Handoff, SqliteStore
 from flows.content import Content
 from flows.handoff import HandoffRequest
 from flows.limits import plain_text
-from flows.replies import Document, Reply
-from flows.views import fill
+from flows.replies import Blocks, Document, Reply
+from flows.texts import fill
 
 log = logging.getLogger(__name__)
 GIVE_UP_AFTER = timedelta(hours=24)
@@ -25,14 +25,26 @@ GIVE_UP_AFTER = timedelta(hours=24)
 
 def document_to_json(document: Document) -> str:
     """The summary document as JSON, to store until it is delivered."""
-    return json.dumps({"filename": document.filename, "title": document.title, "blocks": document.blocks})
+    return json.dumps(
+        {
+            "filename": document.filename,
+            "title": document.title,
+            "blocks": document.blocks,
+            "clinician_title": document.clinician_title,
+            "clinician": document.clinician,
+        }
+    )
 
 
 def document_from_json(data: str) -> Document:
     """The stored summary document."""
     raw = json.loads(data)
-    blocks = tuple((heading, tuple(lines)) for heading, lines in raw["blocks"])
-    return Document(raw["filename"], raw["title"], blocks)
+
+    def blocks(value: list[tuple[str, list[str]]]) -> Blocks:
+        return tuple((heading, tuple(lines)) for heading, lines in value)
+
+    clinician = blocks(raw.get("clinician", []))
+    return Document(raw["filename"], raw["title"], blocks(raw["blocks"]), raw.get("clinician_title", ""), clinician)
 
 
 def contact_of(request: HandoffRequest, username: str | None) -> dict[str, str]:

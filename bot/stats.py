@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-STAGES = ("started", "consented", "screened", "red_flag", "completed", "handed_off")
+from flows.stages import FUNNEL
+
+STAGES = tuple(str(stage) for stage in FUNNEL)
 SMALL_CELL = 5
 NO_CLINIC = "(no clinic)"
 

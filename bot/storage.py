@@ -21,6 +21,7 @@ import aiosqlite
 
 from bot.migrations import MIGRATIONS
 from flows.session import Session
+from flows.stages import ANONYMOUS
 
 CACHE_SIZE = 10_000  # chats kept in memory (a few KB each)
 
@@ -283,10 +284,10 @@ class SqliteStore:
                     raise VersionConflict(record.chat_id) from None
             else:
                 await self._update_row(record, values)
-            if stages:
+            if stages:  # stages that reveal the safety screen's outcome are kept without the chat id
                 await db.executemany(
                     "INSERT INTO events (chat_id, clinic, stage, at) VALUES (?, ?, ?, ?)",
-                    [(record.chat_id, session.clinic, stage, now) for stage in stages],
+                    [(None if stage in ANONYMOUS else record.chat_id, session.clinic, stage, now) for stage in stages],
                 )
             handoff_id = None
             if handoff is not None:

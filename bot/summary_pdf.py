@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
-from flows.replies import Document
+from flows.replies import Blocks, Document
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 # The PDF core fonts cover Latin-1 (Spanish included); other characters get a close stand-in.
 _STAND_INS = str.maketrans(
@@ -30,7 +34,17 @@ def render_pdf(document: Document, today: date) -> bytes:
     pdf.multi_cell(0, 8, latin1(document.title), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font("Helvetica", size=10)
     pdf.multi_cell(0, 6, today.isoformat(), new_x="LMARGIN", new_y="NEXT")
-    for heading, lines in document.blocks:
+    _blocks(pdf, document.blocks)
+    if document.clinician:  # a page of its own, for the patient's doctor
+        pdf.add_page()
+        pdf.set_font("Helvetica", style="B", size=16)
+        pdf.multi_cell(0, 8, latin1(document.clinician_title), new_x="LMARGIN", new_y="NEXT")
+        _blocks(pdf, document.clinician)
+    return bytes(pdf.output())
+
+
+def _blocks(pdf: FPDF, blocks: Blocks) -> None:
+    for heading, lines in blocks:
         pdf.ln(3)
         if heading:
             pdf.set_font("Helvetica", style="B", size=12)
@@ -39,4 +53,3 @@ def render_pdf(document: Document, today: date) -> bytes:
         for line in lines:
             prefix = "- " if heading else ""
             pdf.multi_cell(0, 6, prefix + latin1(line), new_x="LMARGIN", new_y="NEXT")
-    return bytes(pdf.output())

@@ -6,8 +6,9 @@ from collections.abc import Mapping
 
 from flows.model import Condition
 
-AnswerValue = str | int | list[str]
+AnswerValue = str | int | list[str] | dict[str, str]
 Answers = Mapping[str, AnswerValue]
+MATTERS_A_LOT = "a_lot"  # the top weight of a weighted question: what `includes` tests on it
 
 
 def holds(condition: Condition, answers: Answers) -> bool:
@@ -54,6 +55,8 @@ def _test(condition: Condition, value: AnswerValue | None) -> bool:
     if condition.in_ is not None:
         return isinstance(value, str) and value in condition.in_
     if condition.includes is not None:
+        if isinstance(value, dict):
+            return any(value.get(item) == MATTERS_A_LOT for item in condition.includes)
         return isinstance(value, list) and any(item in value for item in condition.includes)
     if not isinstance(value, int):
         return False

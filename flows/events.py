@@ -62,7 +62,14 @@ class Typed:
 
 @dataclass(frozen=True)
 class ShowMenu:
-    """/menu or the menu button: list the sections."""
+    """/menu or a menu button: the topics of the first group, or of `group`."""
+
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class ShowComparison:
+    """Every option side by side, from the menu."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +112,7 @@ Event = (
     | Restart
     | Typed
     | ShowMenu
+    | ShowComparison
     | ShowSection
     | Resume
     | ShowInfo
@@ -114,6 +122,7 @@ Event = (
 
 _STEPPED = re.compile(r"^([ctdbr])(\d{1,9})(?::([a-z0-9_]{1,62}))?$")
 _SECTION = re.compile(r"^s:([a-z][a-z0-9_]{0,61})$")
+_GROUP = re.compile(r"^m:([a-z][a-z0-9_]{0,61})$")
 
 
 def encode(event: Event) -> str:
@@ -131,8 +140,12 @@ def encode(event: Event) -> str:
             data = f"r{step}"
         case ShowSection(section):
             data = f"s:{section}"
+        case ShowMenu(group) if group is not None:
+            data = f"m:{group}"
         case ShowMenu():
             data = "m"
+        case ShowComparison():
+            data = "o"
         case Resume():
             data = "q"
         case _:
@@ -150,6 +163,11 @@ def decode(data: str | None) -> Event:
         return ShowMenu()
     if data == "q":
         return Resume()
+    if data == "o":
+        return ShowComparison()
+    group = _GROUP.fullmatch(data)
+    if group:
+        return ShowMenu(group.group(1))
     section = _SECTION.fullmatch(data)
     if section:
         return ShowSection(section.group(1))

@@ -7,6 +7,8 @@ import re
 from html.parser import HTMLParser
 
 MAX_MESSAGE_CHARS = 4096
+MAX_CAPTION_CHARS = 1024  # under a photo or a file
+MAX_NOTICE_CHARS = 200  # a pop-up answer to a tapped button
 MAX_CALLBACK_BYTES = 64
 MAX_LABEL_BYTES = 64
 ALLOWED_TAGS = frozenset(

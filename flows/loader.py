@@ -9,10 +9,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from flows.checks import TextEntry, check_content
+from flows.checks import Files, TextEntry, check_content
 from flows.content import Content
-from flows.model import Candidacy, Clinics, Flow, Sections
+from flows.flow import Flow
+from flows.model import Candidacy, Clinics, Decision, Sections, Sources
 from flows.problems import DuplicateKey, MissingFile, Problem, SchemaViolation, YamlSyntax
+from flows.states import KINDS
 from flows.texts import Texts
 from flows.yamlsource import YamlDocument, YamlSyntaxError, load_yaml
 
@@ -22,6 +24,8 @@ MODEL_FILES: dict[str, type[BaseModel]] = {
     "sections.yaml": Sections,
     "candidacy.yaml": Candidacy,
     "clinics.yaml": Clinics,
+    "decision.yaml": Decision,
+    "sources.yaml": Sources,
 }
 
 
@@ -52,21 +56,29 @@ def load_content(root: Path, readability: bool = False) -> LoadResult:
     texts = _load_texts(root / "texts", problems)
     if problems or len(models) < len(MODEL_FILES):
         return LoadResult(None, problems)
-    flow: Flow = models["flow.yaml"]
-    sections: Sections = models["sections.yaml"]
-    candidacy: Candidacy = models["candidacy.yaml"]
-    clinics: Clinics = models["clinics.yaml"]
-    problems += check_content(flow, sections, candidacy, clinics, texts, documents, DEFAULT_LANGUAGE, readability)
+    files = Files(
+        flow=models["flow.yaml"],
+        sections=models["sections.yaml"],
+        candidacy=models["candidacy.yaml"],
+        clinics=models["clinics.yaml"],
+        decision=models["decision.yaml"],
+        sources=models["sources.yaml"],
+        documents=documents,
+    )
+    problems += check_content(files, texts, DEFAULT_LANGUAGE, readability)
     if problems:
         return LoadResult(None, problems)
     by_language = {lang: {key: entry.text for key, entry in entries.items()} for lang, entries in texts.items()}
     content = Content(
-        flow=flow,
-        sections=sections.sections,
-        candidacy=candidacy,
+        flow=files.flow,
+        sections=files.sections.sections,
+        candidacy=files.candidacy,
         texts=Texts(by_language, DEFAULT_LANGUAGE),
         version=content_version(root),
-        clinics=clinics.clinics,
+        clinics=files.clinics.clinics,
+        groups=files.sections.groups,
+        decision=files.decision,
+        sources=files.sources.sources,
     )
     return LoadResult(content, [])
 
@@ -135,7 +147,7 @@ def _hint(detail: Any, document: YamlDocument, location: tuple[str | int, ...]) 
         "extra_forbidden": "remove it or fix its spelling",
         "missing": f"add '{detail['loc'][-1]}'",
         "string_pattern_mismatch": "ids are lowercase letters, digits and _, starting with a letter",
-        "union_tag_invalid": "type is one of: message, single, multi, scale, text, result, summary, menu, stop",
+        "union_tag_invalid": "type is one of: " + ", ".join(KINDS),
         "too_short": "add more items",
     }
     return hints.get(kind, "see README 'Editing content'")

@@ -9,10 +9,11 @@ from transitions import Machine
 from transitions.extensions import GraphMachine
 
 from flows.conditions import Answers, holds
-from flows.model import Branch, Condition, Flow, Next, Option
+from flows.flow import Flow
+from flows.model import Branch, Condition, Next
+from flows.states import kind_of
 
 ADVANCE = "advance"
-OUTCOME_EXITS = ("chosen", "sent")  # state fields naming where a special outcome leads
 
 
 @dataclass(frozen=True)
@@ -88,13 +89,13 @@ class FlowMachine:
         self.initial = flow.start
         self.transitions: list[dict[str, Any]] = []
         for state in flow.states:
-            for option in getattr(state, "options", []):
-                self._add(state.id, option.next, [_OptionIs(option.id)], option)
-            for outcome in OUTCOME_EXITS:  # e.g. a clinic was chosen, a hand-off was sent
-                target = getattr(state, outcome, None)
-                if target is not None:
-                    self._add(state.id, target, [_OptionIs(outcome)], None)
-            self._add(state.id, getattr(state, "next", None), [], None)
+            for exit_ in kind_of(state).exits(state):  # option exits first, then the plain `next`
+                base = [_OptionIs(exit_.option)] if exit_.option is not None else []
+                for branch in branches(exit_.next):
+                    conditions = [*base, _When(branch.when)] if branch.when is not None else list(base)
+                    self.transitions.append(
+                        {"trigger": ADVANCE, "source": state.id, "dest": branch.to, "conditions": conditions}
+                    )
         self._machine = Machine(
             model=None,
             states=self.states,
@@ -103,11 +104,6 @@ class FlowMachine:
             auto_transitions=False,
         )
         self._advance = self._machine.events[ADVANCE]
-
-    def _add(self, source: str, next_: Next | None, base: list[Any], option: Option | None) -> None:
-        for branch in branches(next_):
-            conditions = [*base, _When(branch.when)] if branch.when is not None else list(base)
-            self.transitions.append({"trigger": ADVANCE, "source": source, "dest": branch.to, "conditions": conditions})
 
     def advance(self, state: str, answers: Answers, option: str | None = None) -> str | None:
         """The state after `state` for these answers and chosen option; None when no way out matches."""

@@ -1,4 +1,5 @@
-"""Pydantic models of the content: the flow, its questions and options, sections and candidacy rules."""
+"""Pydantic models of the content files other than the flow's states: conditions, options, topics, the
+decision's options and figures, candidacy rules, sources and clinics. (State types: flows/states/.)"""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 TextKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
+SourceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$")]
 
 
 class Strict(BaseModel):
@@ -45,6 +47,19 @@ class Condition(Strict):
             raise ValueError("write either 'answer' with a test, or exactly one of: all, any, not")
         return self
 
+    def test_name(self) -> str | None:
+        """Which test an `answer` condition uses: is, in, includes, at_least or at_most (None for combinators)."""
+        for name, value in (
+            ("is", self.is_),
+            ("in", self.in_),
+            ("includes", self.includes),
+            ("at_least", self.at_least),
+            ("at_most", self.at_most),
+        ):
+            if value is not None:
+                return name
+        return None
+
     def option_values(self) -> list[str]:
         """Option ids this condition compares an answer against (empty for combinators and scales)."""
         if self.is_ is not None:
@@ -78,176 +93,139 @@ class Option(Strict):
     exclusive: bool = False
 
 
-class _StateBase(Strict):
+class Group(Strict):
+    """A group of topics in the menu, e.g. 'Your options' or 'Stem cells in detail'."""
+
     id: Id
-    text: TextKey
-    stage: Literal["screened", "red_flag", "completed"] | None = None
-    action: Id | None = None
-
-
-class MessageState(_StateBase):
-    """Shows a text with a single 'continue' button."""
-
-    type: Literal["message"]
-    next: Next
-    button: TextKey = "common.continue"
-
-
-class SingleState(_StateBase):
-    """One answer from a list of buttons; without `short` the answer is not kept (e.g. the consent)."""
-
-    type: Literal["single"]
-    short: TextKey | None = None
-    options: list[Option] = Field(min_length=2)
-    next: Next | None = None
-
-
-class MultiState(_StateBase):
-    """Any number of ticked options, then 'Done'."""
-
-    type: Literal["multi"]
-    short: TextKey
-    options: list[Option] = Field(min_length=2)
-    next: Next
-
-
-class ScaleState(_StateBase):
-    """A number from `low` to `high` (0-10 by default)."""
-
-    type: Literal["scale"]
-    short: TextKey
-    low: int = 0
-    high: int = 10
-    next: Next
-
-    @model_validator(mode="after")
-    def _range(self) -> ScaleState:
-        if not 0 <= self.low < self.high <= 10:
-            raise ValueError("a scale runs from 'low' to 'high' within 0-10, with low < high")
-        return self
-
-
-class TextState(_StateBase):
-    """A short free-text answer, with a 'skip' button."""
-
-    type: Literal["text"]
-    short: TextKey
-    max_length: int = Field(default=300, ge=1, le=1000)
-    next: Next
-
-
-class ResultState(_StateBase):
-    """Evaluates the candidacy rules and shows the result with the answers behind it."""
-
-    type: Literal["result"]
-    next: Next
-    button: TextKey = "common.continue"
-    reflect: Id | None = None  # a multi question (values) whose ticked options are reflected back
-
-
-class SummaryState(_StateBase):
-    """The personal summary (answers, result, topics, questions to ask), with a button for a PDF copy."""
-
-    type: Literal["summary"]
-    next: Next
-    button: TextKey = "common.continue"
-
-
-class ClinicChoiceState(_StateBase):
-    """Offers a hand-off to the referring clinic (or to clinics that fit the patient); skipped if none fits."""
-
-    type: Literal["clinic_choice"]
-    decline: TextKey = "handoff.no_thanks"
-    chosen: Id
-    next: Next
-
-
-class HandoffConsentState(_StateBase):
-    """Separate consent that says exactly what is sent to which clinic; then how the clinic may reach them."""
-
-    type: Literal["handoff_consent"]
-    sent: Id
-    next: Next
-
-
-class MenuState(_StateBase):
-    """A terminal menu of sections, those matching the patient's answers first."""
-
-    type: Literal["menu"]
-
-
-class StopState(_StateBase):
-    """A terminal message (e.g. urgent care); the intake ends here."""
-
-    type: Literal["stop"]
-
-
-State = Annotated[
-    MessageState
-    | SingleState
-    | MultiState
-    | ScaleState
-    | TextState
-    | ResultState
-    | SummaryState
-    | ClinicChoiceState
-    | HandoffConsentState
-    | MenuState
-    | StopState,
-    Field(discriminator="type"),
-]
-QuestionState = SingleState | MultiState | ScaleState | TextState
-QUESTION_TYPES = (SingleState, MultiState, ScaleState, TextState)
-TERMINAL_TYPES = (MenuState, StopState)
-
-
-class Flow(Strict):
-    """The conversation: where it starts and its states, in order."""
-
-    start: Id
-    states: list[State] = Field(min_length=1)
+    title: TextKey
 
 
 class Section(Strict):
-    """An explanatory text shown from the menu; `match` says when it is relevant to this patient."""
+    """A topic shown from the menu; `match` says when it is relevant to this patient."""
 
     id: Id
     title: TextKey
     body: TextKey
+    group: Id
+    option: Id | None = None  # the decision option the topic is about (None: general)
     keywords: TextKey | None = None  # comma-separated phrases a typed question may use, per language
-    sources: list[str] = Field(default_factory=list)
+    sources: list[SourceId] = Field(default_factory=list)
     match: Condition | None = None
+    appendix: Literal["clinics"] | None = None  # the clinic relationships, from clinics.yaml, after the body
 
 
 class Sections(Strict):
-    """The file of sections."""
+    """The file of topics: the menu's groups, in order, then the topics."""
 
+    groups: list[Group] = Field(min_length=1)
     sections: list[Section] = Field(min_length=1)
 
 
+class Source(Strict):
+    """A cited source: what it is and where to read it."""
+
+    id: SourceId
+    title: str = Field(min_length=1, max_length=120)
+    url: str | None = Field(default=None, pattern=r"^https?://\S+$")
+
+
+class Sources(Strict):
+    """The file of sources."""
+
+    sources: list[Source] = Field(min_length=1)
+
+
+class DecisionOption(Strict):
+    """One of the options compared in the same terms: what it is, what it may do, risks, time and cost, figures."""
+
+    id: Id
+    name: TextKey
+    what: TextKey
+    may: TextKey
+    risks: TextKey
+    time_cost: TextKey
+    figures_line: TextKey  # outcome figures in words ("N in 100 ..."), or that our sources have none
+    figures: list[Id] = Field(default_factory=list)  # the figures whose numbers `figures_line` states
+    section: Id | None = None  # the topic that tells more
+
+
+class Outcome_(Strict):
+    """An outcome group within one icon array: its count of `denominator` people, or a range up to `high`.
+    `rest` marks the group of everyone else: texts need not state its number."""
+
+    id: Id
+    label: TextKey
+    count: int = Field(ge=0)
+    high: int | None = None
+    rest: bool = False
+
+
+class Panel(Strict):
+    """One icon array of a figure (e.g. 'with cells' beside 'with a dummy injection')."""
+
+    label: TextKey | None = None
+    groups: list[Outcome_] = Field(min_length=1, max_length=3)
+
+
+class Figure(Strict):
+    """Outcome numbers as data: what happens to `denominator` people of `reference`, over `time_frame`."""
+
+    id: Id
+    kind: Literal["icon_array"] = "icon_array"
+    denominator: int = Field(default=100, ge=1)
+    reference: TextKey
+    time_frame: TextKey
+    source: SourceId
+    caption: TextKey
+    panels: list[Panel] = Field(min_length=1, max_length=2)
+
+
+class Decision(Strict):
+    """The file of the decision's options, in the one order every comparison uses, and their figures."""
+
+    options: list[DecisionOption] = Field(min_length=2)
+    figures: list[Figure] = Field(default_factory=list)
+
+
 class Outcome(Strict):
-    """A possible candidacy result, e.g. 'may be worth discussing' or 'surgery may serve better'."""
+    """A possible candidacy result; `handoff` says whether a clinic hand-off may follow it."""
 
     id: Id
     title: TextKey
     body: TextKey
+    handoff: bool = False
 
 
 class Rule(Strict):
-    """A candidacy rule: when `when` holds, it points to `outcome` and gives `reason`."""
+    """A candidacy rule: when `when` holds, it points to `outcome` and gives `reason`; `example` is the
+    example patient it is for (the validator and the tests check that it fires for them)."""
 
     id: Id
     when: Condition
     outcome: Id
     reason: TextKey
+    example: Id
+
+
+AnswerData = str | int | list[str] | dict[str, str]
+
+
+class Example(Strict):
+    """An example patient: their answers and the outcome the rules must give them."""
+
+    id: Id
+    patient: str = Field(min_length=1)  # who they are, in a few words (for maintainers and reviewers)
+    answers: dict[Id, AnswerData]
+    outcome: Id
 
 
 class Candidacy(Strict):
-    """Outcomes in priority order (first wins), the default outcome, and the rules."""
+    """Outcomes in priority order (first wins), the default outcome, the rules and the example patients."""
 
     outcomes: list[Outcome] = Field(min_length=1)
     default_outcome: Id
     rules: list[Rule] = Field(default_factory=list)
+    examples: list[Example] = Field(default_factory=list)
 
 
 ClinicCode = Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")]

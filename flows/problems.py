@@ -81,4 +81,12 @@ class CallbackTooLong(Problem):
 
 
 class ReadabilityAboveTarget(Problem):
-    """An English section reads above the target school grade (8)."""
+    """A topic reads harder than its language's target (English: grade 8; Spanish: Fernández-Huerta 70)."""
+
+
+class ExampleMismatch(Problem):
+    """A candidacy rule does not fire for the example patient it names, or an example gets another outcome."""
+
+
+class FigureMismatch(Problem):
+    """A figure's numbers do not add up, or a text states other numbers or another time frame than it."""

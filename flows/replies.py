@@ -16,13 +16,19 @@ class Button:
     data: str
 
 
+Blocks = tuple[tuple[str, tuple[str, ...]], ...]
+
+
 @dataclass(frozen=True)
 class Document:
-    """A file to send (the personal summary): plain-text blocks of (heading, lines), rendered by bot/."""
+    """A file to send (the personal summary): plain-text blocks of (heading, lines), rendered by bot/; the
+    `clinician` blocks go on a page of their own, for the patient's doctor."""
 
     filename: str
     title: str
-    blocks: tuple[tuple[str, tuple[str, ...]], ...]
+    blocks: Blocks
+    clinician_title: str = ""
+    clinician: Blocks = ()
 
 
 @dataclass(frozen=True)

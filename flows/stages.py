@@ -1,0 +1,26 @@
+"""The analytics stages a chat can reach, declared once, in the order a patient meets them.
+
+Stage events carry no health answers. The stages that reveal the safety screen's outcome are stored
+without the chat id, so they can be counted but never tied to a person.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Stage(StrEnum):
+    """A step of the funnel; the value is what the events table stores."""
+
+    STARTED = "started"
+    SCREENED = "screened"  # finished the safety questions with no emergency sign
+    RED_FLAG = "red_flag"  # stopped at an emergency sign
+    URGENT = "urgent"  # advised to see a doctor today, then free to read on
+    CONSENTED = "consented"
+    COMPLETED = "completed"  # saw their result
+    HANDED_OFF = "handed_off"
+    DELETED = "deleted"
+
+
+FUNNEL = tuple(stage for stage in Stage if stage is not Stage.DELETED)
+ANONYMOUS = frozenset({Stage.RED_FLAG, Stage.URGENT})  # counted without the chat id
