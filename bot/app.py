@@ -1,11 +1,13 @@
-"""Build the python-telegram-bot Application (the one place handlers are registered) and run it."""
+"""The composition root: build the python-telegram-bot Application with every handler registered, and the
+services it uses (store, engine, clock, jobs) as one frozen `Services` object. Running it is bot/run.py's."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
+from dataclasses import dataclass
+from datetime import timedelta
 
-from telegram import BotCommand, Update
+from telegram import Update
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -17,22 +19,39 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
-from bot.chat_lock import ChatOrderedProcessor
+from bot.clock import Clock, SystemClock
 from bot.conversations import Conversations
 from bot.handlers import COMMAND_EVENTS, ChatHandlers
-from bot.logging_setup import setup_logging
+from bot.handoffs import HandoffDelivery
+from bot.jobs import RETENTION_EVERY, RETENTION_KEY, Done, JobRunner, Outcome, RetryAt
 from bot.settings import ConfigError, Settings
-from bot.storage import SqliteStore, StorageError
-from flows.content import Content
+from bot.storage import Job, Store, make_store
 from flows.engine import Engine
-from flows.keys import COMMANDS
 from flows.loader import load_content
 
 log = logging.getLogger(__name__)
-CONCURRENT_UPDATES = 64
-HANDOFF_RETRY_S = 600  # pending hand-offs are tried again every 10 minutes
-DAY_S = 24 * 3600
-PURGE_FIRST_S = 60
+FIRST_RETENTION_AFTER = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the handlers and runners share: one of each, built once."""
+
+    settings: Settings
+    engine: Engine
+    store: Store
+    clock: Clock
+    conversations: Conversations
+    handoffs: HandoffDelivery
+    jobs: JobRunner
+    handlers: ChatHandlers
+
+
+def services(application: Application) -> Services:  # type: ignore[type-arg]
+    """The services of an Application built by `build_application`."""
+    found = application.bot_data["services"]
+    assert isinstance(found, Services)
+    return found
 
 
 def load_engine(settings: Settings) -> Engine:
@@ -49,29 +68,47 @@ def build_application(
     engine: Engine | None = None,
     request: BaseRequest | None = None,
     rate_limit: bool = True,
+    store: Store | None = None,
+    clock: Clock | None = None,
 ) -> Application:  # type: ignore[type-arg]
-    """The Application with every handler registered; the store opens in post_init and closes at shutdown."""
+    """The Application with every handler registered; the store opens in post_init and closes in post_shutdown.
+    Updates are fed by bot/run.py (long polling or webhooks), never by python-telegram-bot's own Updater."""
     engine = engine or load_engine(settings)
-    store = SqliteStore(settings.database_path)
-    handlers = ChatHandlers(Conversations(engine, store), settings.admin_ids, settings.retention_days)
+    store = store or make_store(settings, runner=True)
+    clock = clock or SystemClock()
     api = settings.telegram_api_url
     builder = (
         ApplicationBuilder()
         .token(settings.token())
         .base_url(f"{api}/bot")
         .base_file_url(f"{api}/file/bot")
-        .concurrent_updates(ChatOrderedProcessor(CONCURRENT_UPDATES))
+        .updater(None)
+        .job_queue(None)
         .post_init(start_services)
         .post_shutdown(stop_services)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request).updater(None)
+        builder = builder.request(request).get_updates_request(request)
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
-    application.bot_data["store"] = store
-    application.bot_data["engine"] = engine
-    application.bot_data["handlers"] = handlers
+    conversations = Conversations(engine, store, clock)
+    handoffs = HandoffDelivery(engine.content, store, clock)
+
+    async def deliver_handoff(job: Job) -> Outcome:
+        return await handoffs.run(application.bot, job)
+
+    async def retention(job: Job) -> Outcome:
+        cutoff = clock.now() - timedelta(days=settings.retention_days)
+        erased = 0
+        for chat_id in await store.idle_chats(cutoff):
+            erased += await store.erase(chat_id)
+        log.info("retention: erased %d idle chat(s)", erased)
+        return RetryAt(clock.now() + RETENTION_EVERY)
+
+    jobs = JobRunner(store, clock, {"handoff": deliver_handoff, "retention": retention})
+    handlers = ChatHandlers(conversations, handoffs, jobs, settings.admin_ids)
+    application.bot_data["services"] = Services(settings, engine, store, clock, conversations, handoffs, jobs, handlers)
     private = filters.ChatType.PRIVATE
     application.add_handlers(
         [
@@ -91,10 +128,6 @@ def build_application(
         ]
     )
     application.add_error_handler(handlers.on_error)
-    if application.job_queue is not None:
-        jobs = application.job_queue
-        jobs.run_repeating(handlers.retry_handoffs, interval=HANDOFF_RETRY_S, first=HANDOFF_RETRY_S)
-        jobs.run_repeating(handlers.purge_idle_chats, interval=DAY_S, first=PURGE_FIRST_S)
     return application
 
 
@@ -103,49 +136,16 @@ async def _ignore_channel(update: Update, context: object) -> None:
 
 
 async def start_services(application: Application) -> None:  # type: ignore[type-arg]
-    """Open the database and register the command menus; run after `Application.initialize`."""
-    store: SqliteStore = application.bot_data["store"]
-    content: Content = application.bot_data["engine"].content
-    await store.open()
-    texts = content.texts
-    for language in texts.languages:
-        commands = [BotCommand(name, texts.get(language, f"command.{name}")) for name in COMMANDS]
-        code = None if language == texts.default_language else language
-        await application.bot.set_my_commands(commands, language_code=code)
+    """Open the store and schedule the daily retention job (post_init)."""
+    found = services(application)
+    await found.store.open()
+    first = found.clock.now() + FIRST_RETENTION_AFTER
+    await found.store.schedule("retention", RETENTION_KEY, first, keep=True)
 
 
 async def stop_services(application: Application) -> None:  # type: ignore[type-arg]
-    """Close the database."""
-    await application.bot_data["store"].close()
+    """Close the store (post_shutdown)."""
+    await services(application).store.close()
 
 
-def run_polling(settings: Settings) -> int:
-    """Run the bot with long polling until interrupted."""
-    setup_logging(settings.log_level, [settings.token()])
-    try:
-        application = build_application(settings)
-        log.info("starting long polling (content %s)", application.bot_data["engine"].content.version)
-        application.run_polling(allowed_updates=Update.ALL_TYPES)
-    except StorageError as error:
-        log.error("%s", error)
-        return 1
-    return 0
-
-
-def run_webhook(settings: Settings) -> int:
-    """Serve Telegram webhooks on PORT until interrupted."""
-    from bot.webhook import serve_webhook
-
-    setup_logging(settings.log_level, [settings.token(), *_secret(settings)])
-    if not settings.webhook_url or settings.webhook_secret is None:
-        raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET must both be set for webhook mode")
-    try:
-        asyncio.run(serve_webhook(settings, build_application(settings)))
-    except StorageError as error:
-        log.error("%s", error)
-        return 1
-    return 0
-
-
-def _secret(settings: Settings) -> list[str]:
-    return [settings.webhook_secret.get_secret_value()] if settings.webhook_secret else []
+__all__ = ["Done", "Services", "build_application", "load_engine", "services"]

@@ -23,7 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.add_parser("run", help="run the bot with long polling (needs TELEGRAM_BOT_TOKEN)")
-    commands.add_parser("webhook", help="serve Telegram webhooks on PORT (needs WEBHOOK_URL, WEBHOOK_SECRET)")
+    webhook = commands.add_parser("webhook", help="serve Telegram webhooks on PORT (needs WEBHOOK_URL, WEBHOOK_SECRET)")
+    webhook.add_argument(
+        "--workers", type=int, default=1, help="worker processes (more than 1 needs DATABASE_URL: PostgreSQL)"
+    )
     validate = commands.add_parser("validate", help="check all content; prints path:line: message (hint)")
     validate.add_argument(
         "--balance", action="store_true", help="also print the share of topic text per option (goal: none over 35%%)"
@@ -44,14 +47,16 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("purge", help="erase chats idle for longer than RETENTION_DAYS")
     export = commands.add_parser("export", help="print everything stored about one chat, as JSON")
     export.add_argument("chat_id", type=int, help="the Telegram chat id")
+    move = commands.add_parser("migrate-store", help="copy everything from the SQLite file to PostgreSQL")
+    move.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/db")
     for sub in (validate, console, diagram, link):
         sub.add_argument("--content", type=Path, help="content folder (default: CONTENT_DIR or ./content)")
     return parser
 
 
-def _date(text: str) -> str:
+def _date(text: str) -> date:
     try:
-        return date.fromisoformat(text).isoformat()
+        return date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-11-01") from None
 
@@ -71,21 +76,12 @@ def main(argv: list[str] | None = None) -> int:
             return _diagram(_load_or_exit(_content_dir(args)), args.output)
         if args.command == "link":
             return _link(_load_or_exit(_content_dir(args)), args)
-        if args.command == "stats":
-            return asyncio.run(_stats(args.clinic, args.since))
-        if args.command in ("backup", "purge", "export"):
-            from bot import maintenance
-
-            settings = load_settings()
-            if args.command == "backup":
-                return maintenance.backup(settings.database_path, args.file)
-            if args.command == "purge":
-                return asyncio.run(maintenance.purge(settings.database_path, settings.retention_days))
-            return asyncio.run(maintenance.export(settings.database_path, args.chat_id))
-        from bot.app import run_polling, run_webhook
+        if args.command in ("stats", "backup", "purge", "export", "migrate-store"):
+            return asyncio.run(_maintenance(args))
+        from bot.run import run_polling, run_webhook
 
         settings = load_settings()
-        return run_webhook(settings) if args.command == "webhook" else run_polling(settings)
+        return run_webhook(settings, args.workers) if args.command == "webhook" else run_polling(settings)
     except (ConfigError, StorageError) as error:
         print(error, file=sys.stderr)
         return 2
@@ -161,15 +157,18 @@ def _link(content: Content, args: argparse.Namespace) -> int:
     return 0
 
 
-async def _stats(clinic: str | None, since: str | None) -> int:
-    from bot.stats import funnel_table, render
-    from bot.storage import SqliteStore
+async def _maintenance(args: argparse.Namespace) -> int:
+    from bot import maintenance
 
-    store = SqliteStore(load_settings().database_path)
-    await store.open()
-    try:
-        rows = await store.funnel_rows(clinic, since)
-    finally:
-        await store.close()
-    print(render(funnel_table(rows)))
-    return 0
+    settings = load_settings()
+    if args.command == "stats":
+        return await maintenance.stats(settings, args.clinic, args.since)
+    if args.command == "backup":
+        return await maintenance.backup(settings, args.file)
+    if args.command == "purge":
+        return await maintenance.purge(settings)
+    if args.command == "export":
+        return await maintenance.export(settings, args.chat_id)
+    if not args.to.startswith(("postgresql://", "postgres://")):
+        raise ConfigError("--to must be a PostgreSQL URL like postgresql://user:password@host:5432/db")
+    return await maintenance.migrate_store(settings, args.to)

@@ -11,7 +11,8 @@ from telegram.ext import ContextTypes
 
 from bot.conversations import Conversations
 from bot.delivery import ChatUnreachable, deliver
-from bot.handoffs import HandoffDelivery
+from bot.handoffs import HandoffDelivery, handoff_job_key
+from bot.jobs import JobRunner
 from bot.render import Sender
 from bot.stats import funnel_table, render
 from bot.storage import StorageBusy
@@ -35,14 +36,19 @@ class ChatHandlers:
     """The bot's update handlers; every one answers the chat (or deliberately ignores channels)."""
 
     def __init__(
-        self, conversations: Conversations, admin_ids: frozenset[int] = frozenset(), retention_days: int = 180
+        self,
+        conversations: Conversations,
+        handoffs: HandoffDelivery,
+        jobs: JobRunner,
+        admin_ids: frozenset[int] = frozenset(),
     ) -> None:
         self.conversations = conversations
+        self.store = conversations.store
+        self.handoffs = handoffs
+        self.jobs = jobs
         self.admin_ids = admin_ids
-        self.retention_days = retention_days
         self.content = conversations.engine.content
         self.texts = self.content.texts
-        self.handoffs = HandoffDelivery(self.content, conversations.store)
         self._unknown_codes: set[str] = set()
 
     # --- entry points registered in bot.app ---------------------------------------------------------
@@ -88,19 +94,10 @@ class ChatHandlers:
         if user_id not in self.admin_ids and not own:
             await self._send(update, [Reply("bot.stats_denied", self._text(language, "bot.stats_denied"))])
             return
-        rows = await self.conversations.store.funnel_rows()
+        rows = await self.store.funnel_rows()
         table = render(funnel_table(rows, None if user_id in self.admin_ids else own))
         text = f"{self._text(language, 'bot.stats_heading')}\n<pre>{html.escape(table)}</pre>"
         await self._send(update, [Reply("bot.stats", text)])
-
-    async def purge_idle_chats(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Daily job: erase chats idle for longer than RETENTION_DAYS."""
-        erased = await self.conversations.store.purge(self.retention_days)
-        log.info("retention: erased %d idle chat(s)", erased)
-
-    async def retry_handoffs(self, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Job: try pending hand-offs again."""
-        await self.handoffs.retry_pending(context.bot)
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any tapped button: delete and language confirmations here, everything else to the engine."""
@@ -182,9 +179,8 @@ class ChatHandlers:
             language = outcome.record.session.language
             replies = [Reply(notice, self._text(language, notice), kind="notice"), *replies]
         await self._send(update, replies, changed=outcome.step.changed)
-        if outcome.handoff_id is not None:
-            for handoff in await self.conversations.store.handoffs(chat_id=chat_id, status="pending"):
-                await self.handoffs.deliver(update.get_bot(), handoff)
+        if outcome.handoff_id is not None:  # deliver now; if another worker has it, or this fails, the job retries
+            await self.jobs.run_now(handoff_job_key(outcome.handoff_id))
 
     async def _confirm_delete(self, update: Update, confirmed: bool) -> None:
         if not confirmed:  # a pop-up says nothing was erased; the current question follows
@@ -193,7 +189,7 @@ class ChatHandlers:
         chat_id = self._chat_id(update)
         language = await self._language(update)
         await self.handoffs.withdraw(update.get_bot(), chat_id)
-        erased = await self.conversations.store.erase(chat_id)
+        erased = await self.store.erase(chat_id)
         await self._send(update, [Reply("bot.deleted", self._text(language, "bot.deleted"))], changed=erased)
 
     async def _send(self, update: Update, replies: list[Reply], changed: bool = False) -> None:
@@ -202,10 +198,10 @@ class ChatHandlers:
             await Sender(update.get_bot(), chat_id).send(replies, update.callback_query, changed)
         except ChatUnreachable:
             log.info("chat blocked the bot; marked inactive")
-            await self.conversations.store.mark_inactive(chat_id)
+            await self.store.mark_inactive(chat_id)
 
     async def _language(self, update: Update) -> str:
-        record = await self.conversations.store.load(self._chat_id(update))
+        record = await self.store.load(self._chat_id(update))
         if record is not None:
             return record.session.language
         user = update.effective_user

@@ -1,53 +1,94 @@
-"""Maintenance commands: online backup, retention purge, and a chat's data export (right of access)."""
+"""Maintenance commands on whichever store the settings name: online backup (SQLite), retention purge, a
+chat's data export (right of access), funnel statistics, and moving everything from SQLite to PostgreSQL."""
 
 from __future__ import annotations
 
 import json
-import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from bot.storage import SqliteStore, StorageError
+from bot.settings import Settings
+from bot.stats import funnel_table, render
+from bot.storage import SqliteStore, StorageError, Store, make_store, utc_now
+from bot.storage.base import TABLES
+from bot.storage.postgres import PostgresStore, describe_url
 
 
-def backup(database: Path, target: Path) -> int:
-    """Copy the live database consistently with SQLite's backup API (safe while the bot writes)."""
-    if not database.is_file():
-        raise StorageError(f"no database at {database} (DATABASE_PATH)")
-    if target.resolve() == database.resolve():
-        raise StorageError("the backup file must not be the database itself")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    source = sqlite3.connect(f"file:{database}?mode=ro", uri=True)
-    copy = sqlite3.connect(target)
-    try:
-        source.backup(copy)
-    except sqlite3.DatabaseError as error:
-        raise StorageError(f"cannot back up {database} to {target}: {error}") from None
-    finally:
-        copy.close()
-        source.close()
-    print(f"backed up {database} to {target}")
-    return 0
-
-
-async def purge(database: Path, idle_days: int) -> int:
-    """Erase chats idle for longer than `idle_days`."""
-    store = SqliteStore(database)
+@asynccontextmanager
+async def opened(store: Store) -> AsyncIterator[Store]:
+    """The store, open for the duration of the block."""
     await store.open()
     try:
-        erased = await store.purge(idle_days)
+        yield store
     finally:
         await store.close()
-    print(f"erased {erased} chat(s) idle for more than {idle_days} days")
+
+
+async def backup(settings: Settings, target: Path) -> int:
+    """Copy the live SQLite database consistently (safe while the bot writes); PostgreSQL: use pg_dump."""
+    store = make_store(settings)
+    if isinstance(store, SqliteStore) and not settings.database_path.is_file():
+        raise StorageError(f"no database at {settings.database_path} (DATABASE_PATH)")
+    async with opened(store) as found:
+        backup_to = getattr(found, "backup", None)
+        assert backup_to is not None
+        await backup_to(target)
+    print(f"backed up to {target}")
     return 0
 
 
-async def export(database: Path, chat_id: int) -> int:
+async def purge(settings: Settings) -> int:
+    """Erase chats idle for longer than RETENTION_DAYS."""
+    async with opened(make_store(settings)) as store:
+        idle = await store.idle_chats(utc_now() - timedelta(days=settings.retention_days))
+        erased = sum([await store.erase(chat_id) for chat_id in idle])
+    print(f"erased {erased} chat(s) idle for more than {settings.retention_days} days")
+    return 0
+
+
+async def export(settings: Settings, chat_id: int) -> int:
     """Print everything stored about one chat as JSON."""
-    store = SqliteStore(database)
-    await store.open()
-    try:
+    async with opened(make_store(settings)) as store:
         data = await store.export(chat_id)
-    finally:
-        await store.close()
-    print(json.dumps(data, ensure_ascii=False, indent=2))
+    print(json.dumps(data, ensure_ascii=False, indent=2, default=_json_value))
     return 0
+
+
+async def stats(settings: Settings, clinic: str | None, since: date | None) -> int:
+    """Print the funnel per clinic and week (cells under 5 masked)."""
+    start = datetime.combine(since, datetime.min.time(), tzinfo=utc_now().tzinfo) if since else None
+    async with opened(make_store(settings)) as store:
+        rows = await store.funnel_rows(clinic, start)
+    print(render(funnel_table(rows)))
+    return 0
+
+
+async def migrate_store(settings: Settings, target_url: str) -> int:
+    """Copy every chat, event, hand-off, job and kept update from the SQLite file to PostgreSQL. Safe to run
+    again (rows already there are kept); the counts are compared at the end."""
+    if not settings.database_path.is_file():
+        raise StorageError(f"no database at {settings.database_path} (DATABASE_PATH) to copy from")
+    source = SqliteStore(settings.database_path)
+    target = PostgresStore(target_url)
+    async with opened(source), opened(target):
+        for table in TABLES:
+            async for rows in source.dump(table):
+                await target.restore(table, rows)
+        mismatched = []
+        for table in TABLES:
+            have, copied = await source.count(table), await target.count(table)
+            print(f"{table}: {have} in SQLite, {copied} in PostgreSQL")
+            if copied < have:
+                mismatched.append(table)
+    if mismatched:
+        raise StorageError(f"the copy to {describe_url(target_url)} is missing rows of: {', '.join(mismatched)}")
+    print(f"copied {settings.database_path} to {describe_url(target_url)}; set DATABASE_URL to use it")
+    return 0
+
+
+def _json_value(value: object) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    raise TypeError(type(value).__name__)

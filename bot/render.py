@@ -76,15 +76,16 @@ class Sender:
         if query is not None and changed:  # after the new question is out: the patient sees it sooner
             await self._clear_keyboard(query)
 
-    async def send_one(self, reply: Reply) -> None:
-        """Send one reply, split on paragraphs if it is too long; the keyboard goes with the last part."""
+    async def send_one(self, reply: Reply) -> int:
+        """Send one reply, split on paragraphs if it is too long; the keyboard goes with the last part.
+        Returns Telegram's id of the last message sent."""
         if reply.document is not None:
-            await self._send_document(reply)
-            return
+            return await self._send_document(reply)
         parts = split_message(reply.text)
+        message_id = 0
         for index, part in enumerate(parts):
             markup = keyboard(reply) if index == len(parts) - 1 else None
-            await deliver(
+            sent = await deliver(
                 lambda part=part, markup=markup: self.bot.send_message(  # type: ignore[misc]
                     self.chat_id,
                     part,
@@ -94,12 +95,14 @@ class Sender:
                 ),
                 "sendMessage",
             )
+            message_id = sent.message_id
+        return message_id
 
-    async def _send_document(self, reply: Reply) -> None:
+    async def _send_document(self, reply: Reply) -> int:
         assert reply.document is not None
         data = render_pdf(reply.document, datetime.now(UTC).date())
         await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
-        await deliver(
+        sent = await deliver(
             lambda: self.bot.send_document(
                 self.chat_id,
                 InputFile(data, filename=reply.document.filename),  # type: ignore[union-attr]
@@ -109,6 +112,7 @@ class Sender:
             ),
             "sendDocument",
         )
+        return sent.message_id
 
     async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -21,6 +22,7 @@ class Settings(BaseSettings):
     telegram_bot_token: SecretStr | None = None
     telegram_api_url: str = "https://api.telegram.org"
     database_path: Path = Path("data/bot.sqlite3")
+    database_url: SecretStr | None = None  # postgresql://user:password@host:5432/db; without it, SQLite
     content_dir: Path = Path("content")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -48,6 +50,16 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value().strip():
+            return None
+        url = value.get_secret_value().strip()
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must be a PostgreSQL URL like postgresql://user:password@host:5432/db")
+        return SecretStr(url)
+
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, value: object) -> object:
@@ -72,6 +84,14 @@ class Settings(BaseSettings):
         if not (1 <= len(secret) <= 256 and all(c.isascii() and (c.isalnum() or c in "_-") for c in secret)):
             raise ValueError("must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
         return value
+
+    def secrets(self) -> list[str]:
+        """Every secret value, to keep out of logs: the token, the webhook secret, the database password."""
+        found = [v.get_secret_value() for v in (self.telegram_bot_token, self.webhook_secret) if v is not None]
+        if self.database_url is not None:
+            password = urlsplit(self.database_url.get_secret_value()).password
+            found += [self.database_url.get_secret_value(), *([password] if password else [])]
+        return found
 
     def token(self) -> str:
         """The bot token; ConfigError (naming TELEGRAM_BOT_TOKEN) when it is not set."""

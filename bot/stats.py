@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.storage import FunnelRow
 from flows.stages import FUNNEL
 
 STAGES = tuple(str(stage) for stage in FUNNEL)
@@ -14,13 +15,13 @@ def mask(count: int) -> str:
     return "<5" if 0 < count < SMALL_CELL else str(count)
 
 
-def funnel_table(rows: list[tuple[str, str, str, int]], clinics: set[str] | None = None) -> list[list[str]]:
-    """Header plus one row per (clinic, week), from (clinic, week, stage, count) rows; `clinics` limits it."""
+def funnel_table(rows: list[FunnelRow], clinics: set[str] | None = None) -> list[list[str]]:
+    """Header plus one row per (clinic, week), from the store's funnel rows; `clinics` limits it."""
     cells: dict[tuple[str, str], dict[str, int]] = {}
-    for clinic, week, stage, count in rows:
-        if clinics is not None and clinic not in clinics:
+    for row in rows:
+        if clinics is not None and row.clinic not in clinics:
             continue
-        cells.setdefault((clinic, week), {})[stage] = count
+        cells.setdefault((row.clinic, row.week), {})[row.stage] = row.count
     table = [["clinic", "week", *STAGES]]
     for (clinic, week), counts in sorted(cells.items()):
         table.append([clinic or NO_CLINIC, week, *(mask(counts.get(stage, 0)) for stage in STAGES)])

@@ -1,14 +1,18 @@
-"""Webhook mode: a small ASGI app that checks Telegram's secret header, queues updates, answers health checks."""
+"""Webhook mode: an ASGI app per worker. A request with Telegram's update is answered 200 only once the
+update is handled (committed, replies sent); until then Telegram sends it again, to any worker. A wrong
+secret gets 403 and changes nothing; health checks get `GET /healthz`."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hmac
 import json
 import logging
-from collections import OrderedDict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from urllib.parse import urlparse
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
@@ -16,11 +20,14 @@ from starlette.routing import Route
 from telegram import Update
 from telegram.ext import Application
 
-from bot.settings import Settings
+from bot.app import build_application, services
+from bot.logging_setup import setup_logging
+from bot.run import UpdateGate, _call
+from bot.settings import Settings, load_settings
+from bot.storage import StorageBusy, StorageError
 
 log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 1_000_000
-RECENT_UPDATES = 10_000
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
@@ -30,9 +37,9 @@ def webhook_path(settings: Settings) -> str:
     return path if path and path != "/" else "/webhook"
 
 
-def create_asgi_app(application: Application, secret: str, path: str) -> Starlette:  # type: ignore[type-arg]
-    """POST `path` takes updates (403 without the right secret, 413 too large, 400 not JSON); GET /healthz."""
-    recent: OrderedDict[int, None] = OrderedDict()
+def create_asgi_app(application: Application, secret: str, path: str, gate: UpdateGate) -> Starlette:  # type: ignore[type-arg]
+    """POST `path` takes updates (403 without the right secret, 413 too large, 400 not an update, 503 when the
+    database is unavailable: Telegram tries again); GET /healthz answers 'ok'."""
 
     async def receive(request: Request) -> Response:
         given = request.headers.get(SECRET_HEADER, "")
@@ -51,12 +58,11 @@ def create_asgi_app(application: Application, secret: str, path: str) -> Starlet
             update = None
         if update is None:
             return PlainTextResponse("bad request", status_code=400)
-        if update.update_id in recent:
-            return PlainTextResponse("ok")  # Telegram redelivered it: already queued once
-        recent[update.update_id] = None
-        if len(recent) > RECENT_UPDATES:
-            recent.popitem(last=False)
-        await application.update_queue.put(update)
+        try:
+            await gate.handle(update)
+        except (StorageBusy, StorageError) as error:
+            log.warning("update not handled (%s); Telegram will send it again", type(error).__name__)
+            return PlainTextResponse("busy", status_code=503)
         return PlainTextResponse("ok")
 
     async def health(request: Request) -> Response:
@@ -65,21 +71,30 @@ def create_asgi_app(application: Application, secret: str, path: str) -> Starlet
     return Starlette(routes=[Route(path, receive, methods=["POST"]), Route("/healthz", health, methods=["GET"])])
 
 
-async def serve_webhook(settings: Settings, application: Application) -> None:  # type: ignore[type-arg]
-    """Start the application, register the webhook with Telegram, and serve until stopped."""
-    assert settings.webhook_secret is not None and settings.webhook_url is not None
-    secret = settings.webhook_secret.get_secret_value()
-    asgi = create_asgi_app(application, secret, webhook_path(settings))
-    server = uvicorn.Server(uvicorn.Config(asgi, host="0.0.0.0", port=settings.port, log_level="warning"))
-    from bot.app import start_services, stop_services
+def create_worker_app() -> Starlette:
+    """One webhook worker (uvicorn's factory): reads the settings, builds and starts the bot around serving."""
+    settings = load_settings()
+    setup_logging(settings.log_level, settings.secrets())
+    application = build_application(settings)
+    assert settings.webhook_secret is not None
+    store = services(application).store
+    gate = UpdateGate(application, store)
+    app = create_asgi_app(application, settings.webhook_secret.get_secret_value(), webhook_path(settings), gate)
 
-    async with application:
-        await start_services(application)
-        await application.bot.set_webhook(settings.webhook_url, secret_token=secret, allowed_updates=Update.ALL_TYPES)
-        await application.start()
-        log.info("serving webhooks on port %d", settings.port)
-        try:
-            await server.serve()
-        finally:
-            await application.stop()
-            await stop_services(application)
+    @asynccontextmanager
+    async def lifespan(_: Starlette) -> AsyncIterator[None]:
+        async with application:
+            await _call(application.post_init, application)
+            await application.start()
+            jobs = asyncio.create_task(services(application).jobs.loop())
+            try:
+                yield
+            finally:
+                jobs.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await jobs
+                await application.stop()
+                await _call(application.post_shutdown, application)
+
+    app.router.lifespan_context = lifespan
+    return app
