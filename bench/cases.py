@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 FIRST_CHAT = 10_000_001
 WARMUP_CHAT = 9_999_999
-BASELINE_STEPS = 29  # updates per chat in the baselines: as many as a patient's walk through our bot
+BASELINE_STEPS = 39  # updates per chat in the baselines: as many as a patient's walk through our bot (bench/walk.py)
 
 
 def chat_ids(count: int) -> list[int]:

@@ -26,10 +26,11 @@ GOAL = "walk to the shops"
 TO_LEANING: list[Action] = [
     Say("/start"),
     CONTINUE,  # welcome
+    choose("flag_no"),  # four safety questions, before consent
+    choose("flag_no"),
+    choose("flag_no"),
+    choose("flag_no"),
     choose("agree"),  # consent
-    choose("flag_no"),  # three red-flag questions
-    choose("flag_no"),
-    choose("flag_no"),
     choose("low_back"),  # region
     tick("walking_pain"),
     DONE,
@@ -42,12 +43,20 @@ TO_LEANING: list[Action] = [
     tick("physio"),  # treatments tried
     DONE,
     choose("good"),  # health
-    tick("avoid_surgery"),  # values
-    DONE,
     Say(GOAL),  # typed goal
     CONTINUE,  # the result
+    CONTINUE,  # all options side by side
+    choose("a_lot"),  # what matters: avoiding an operation matters a lot...
+    choose("a_little"),  # ...the other five values, one at a time
+    choose("a_little"),
+    choose("not_at_all"),
+    choose("a_little"),
+    choose("not_at_all"),
+    choose("true"),  # knowledge check: three statements, each explained
+    choose("false"),
+    choose("not_sure"),
 ]
-LEANING_OPTION = "exercise"
+LEANING_OPTION = "exercise"  # no conflict with the values above: no nudge
 LEANING = choose(LEANING_OPTION)
 FROM_LEANING: list[Action] = [
     LEANING,
@@ -66,7 +75,8 @@ def at_menu(callback_data: list[str]) -> bool:
     return any(data.startswith("s:") for data in callback_data)
 
 
-# Anything between the summary and the menu (e.g. an optional clinic hand-off offer): go on, decline, skip.
+# Between the summary and the menu: "take this to your own doctor" (Continue), or first a clinic hand-off offer
+# when one is made ("no, thank you"); go on, decline, skip.
 TO_MENU = Finish(
     done=at_menu,
     preferences=[r"c\d+:ok", r"c\d+:(no|none|skip|decline|no_thanks|cancel)", r"m"],

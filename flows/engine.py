@@ -36,6 +36,7 @@ from flows.turn import Reason, Step, Turn
 from flows.views import Views
 
 __all__ = ["Engine", "Step"]
+SCREEN_STEP_ROUNDING = 64  # leaving the screen moves the step counter to a multiple of this (it only ever grows)
 
 
 class Engine:
@@ -74,12 +75,16 @@ class Engine:
                 self._restart(turn)
             else:
                 state = self._state(turn.session)
-                kind_of(state).tap(turn, state, event)
+                kind = kind_of(state)
+                if isinstance(event, kind.takes):
+                    kind.tap(turn, state, event)
+                else:
+                    turn.reject(Reason.NOT_HERE)
         else:
             self._command(turn, event)
         return turn.step
 
-    def advance(self, turn: Turn, option: str | None) -> None:
+    def advance(self, turn: Turn, option: str | None, one_way: bool = False) -> None:
         """Leave the current state by the exit for `option`, skipping states that have nothing to show."""
         session = turn.session
         source = self._state(session)
@@ -94,10 +99,14 @@ class Engine:
             turn.reject(Reason.NO_TRANSITION)
             return
         entered = self.content.states[target]
-        if kind_of(entered).screen or (session.consent is True and not kind_of(source).screen):
+        if one_way:
+            session.history = []
+        elif kind_of(entered).screen or (session.consent is True and not kind_of(source).screen):
             session.history.append(session.state)
         else:  # leaving the safety screen is one way, and without consent no path is kept: nothing shows how it went
             session.history = []
+        if kind_of(source).screen and not kind_of(entered).screen:  # nor does the count of steps taken in it
+            session.step = (session.step // SCREEN_STEP_ROUNDING + 1) * SCREEN_STEP_ROUNDING - 1
         session.state = target
         session.draft = []
         turn.bump()
@@ -171,6 +180,7 @@ class Engine:
             turn.show()
             return
         left = session.state
+        session.awaiting_contact = False  # a question left by Back is asked afresh when met again
         session.state = session.history.pop()
         if session.state not in self.content.states:  # the content changed since the patient was there
             self._content_changed(turn)

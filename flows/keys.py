@@ -66,7 +66,6 @@ SYSTEM_KEYS: dict[str, KeyKind] = {
             "result.based_on",
             "result.no_rules",
             "result.disclaimer",
-            "result.values_heading",
             "result.disclosure",
             "menu.intro",
             "menu.for_you",

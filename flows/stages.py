@@ -1,7 +1,7 @@
 """The analytics stages a chat can reach, declared once, in the order a patient meets them.
 
-Stage events carry no health answers. The stages that reveal the safety screen's outcome are stored
-without the chat id, so they can be counted but never tied to a person.
+Stage events carry no health answers. The stages that tell how the safety screen went are stored without the
+chat id, so they can be counted but never tied to a person.
 """
 
 from __future__ import annotations
@@ -23,4 +23,5 @@ class Stage(StrEnum):
 
 
 FUNNEL = tuple(stage for stage in Stage if stage is not Stage.DELETED)
-ANONYMOUS = frozenset({Stage.RED_FLAG, Stage.URGENT})  # counted without the chat id
+# Counted without the chat id: whether a chat passed the screen, stopped at it or was sent to a doctor.
+ANONYMOUS = frozenset({Stage.SCREENED, Stage.RED_FLAG, Stage.URGENT})

@@ -92,8 +92,8 @@ class Turn:
         self.show()
 
     def reject_unknown(self) -> None:
-        """A tap this state does not take."""
-        self.reject(Reason.NOT_HERE)
+        """A tap on an option (or a kind of button) the current state does not have."""
+        self.reject(Reason.UNKNOWN_OPTION)
 
     def record(self, question: str, value: AnswerValue) -> None:
         """Keep an answer; only with consent (without it, nothing the patient says about health is kept)."""
@@ -115,6 +115,7 @@ class Turn:
         if action is not None:
             self.mark(ACTIONS[action].run(self.session))
 
-    def advance(self, option: str | None = None) -> None:
-        """Leave the current state by the exit for `option` (None: the plain `next`) and show the next one."""
-        self.engine.advance(self, option)
+    def advance(self, option: str | None = None, one_way: bool = False) -> None:
+        """Leave the current state by the exit for `option` (None: the plain `next`) and show the next one;
+        `one_way`: Back cannot return to where the patient was (e.g. a hand-off, once requested)."""
+        self.engine.advance(self, option, one_way)

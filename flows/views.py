@@ -15,7 +15,7 @@ from flows.model import Condition, DecisionOption, Option, Section
 from flows.replies import Blocks, Button, Document, Reply
 from flows.session import Session
 from flows.states import kind_of
-from flows.states.weighted import TOP, WeightedState
+from flows.states.weighted import REFLECT_HEADING, WeightedState, reflections
 from flows.texts import fill
 
 SCREEN_ANSWER = "safety"  # kept with consent when the safety questions advised seeing a doctor first
@@ -181,13 +181,14 @@ class Views:
         """The answers that made a rule fire, as 'Question: answer; ...' (empty if none is on record)."""
         return "; ".join(filter(None, (self.describe_answer(session, q) for q in finding.questions)))
 
-    def reflected_keys(self, session: Session, question: str | None) -> list[str]:
+    def reflected_keys(self, session: Session) -> list[str]:
         """How the options compare on each value that matters a lot to the patient (their `reflect` texts)."""
-        state = self.content.states.get(question or "")
-        weights = session.answers.get(question or "")
-        if not isinstance(state, WeightedState) or not isinstance(weights, dict):
-            return []
-        return [item.reflect for item in state.items if item.reflect and weights.get(item.id) == TOP]
+        found: list[str] = []
+        for state in self.content.flow.states:
+            weights = session.answers.get(state.id)
+            if isinstance(state, WeightedState) and isinstance(weights, dict):
+                found += reflections(state, weights)
+        return found
 
     def clinic_relationships(self, session: Session) -> str:
         """Every clinic that shares links to this guide, and its relationship with it."""
@@ -258,6 +259,10 @@ class Views:
         blocks = [
             (self._plain(session, "summary.answers"), tuple(plain_text(a) for a in answers if a)),
             (self._plain(session, "summary.result"), tuple(result_lines)),
+            (
+                self._plain(session, REFLECT_HEADING),
+                tuple(self._plain(session, k) for k in self.reflected_keys(session)),
+            ),
             (
                 self._plain(session, "summary.topics"),
                 tuple(self._plain(session, s.title) for s in self.matched_sections(session)),

@@ -11,8 +11,8 @@ A script::
       - command: start                # start | back | restart | menu | help | privacy
         expect: [welcome]             # Reply.key of every reply, in order
       - tap: ok                       # a button: an option id, ok, skip, a scale number, done, back,
-        expect: [consent.ask]         #   restart, resume or menu
-        buttons: [agree, decline, back]   # names of the buttons now shown (see `button_name`)
+        expect: [safety.cauda]        #   restart, resume, menu, menu:<group> or comparison
+        buttons: [flag_yes, flag_unsure, flag_no, back]   # the buttons now shown (see `button_name`)
       - toggle: walking_pain          # tick an option of a multi-choice question
       - open: costs                   # a topic button (from the menu or a topics reply)
       - type: "walk to the shops"     # text the patient types
@@ -36,7 +36,7 @@ from typing import Any, Protocol, TypeVar
 
 import yaml
 
-from flows.events import Back, Choose, Done, Restart, Resume, ShowMenu, ShowSection, Toggle, decode
+from flows.events import Back, Choose, Done, Restart, Resume, ShowComparison, ShowMenu, ShowSection, Toggle, decode
 
 FOLDER = Path(__file__).resolve().parent / "conversations"
 ACTIONS = ("command", "tap", "toggle", "open", "type")
@@ -226,7 +226,8 @@ def button_data(button: object) -> str:
 
 
 def button_name(data: str) -> str:
-    """How scripts name a button: its option id, 'toggle:<id>', 'section:<id>', done, back, restart, resume, menu."""
+    """How scripts name a button: its option id, 'toggle:<id>', 'section:<id>', done, back, restart, resume, menu,
+    'menu:<group>' (a group of topics) or comparison (all options side by side)."""
     event = decode(data)
     match event:
         case Choose(_, option):
@@ -241,8 +242,12 @@ def button_name(data: str) -> str:
             return "restart"
         case Resume():
             return "resume"
-        case ShowMenu():
+        case ShowMenu(None):
             return "menu"
+        case ShowMenu(group):
+            return f"menu:{group}"
+        case ShowComparison():
+            return "comparison"
         case ShowSection(section):
             return f"section:{section}"
     return f"?{data}"

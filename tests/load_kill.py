@@ -5,12 +5,13 @@
 Starts `python -m bot run` (environment as in tests/test_process.py) against the fake Bot API served on
 127.0.0.1 (tests/fake_bot_server.py), with a snapshot of bot/, flows/ and content/ taken at start so that the
 code and content under test cannot change during the run. N simulated patients walk whole conversations at
-once: /start, Continue, consent, "No" to the three safety questions, region, ticks and Done, ... result,
-leaning, SURE, summary, the menu, with answers drawn at random per patient, an occasional Back button, /help,
-/menu, /start, sticker or text that is too long. Each patient predicts every reply with the engine (flows/)
-and sends its next update only once it has seen the reply to the previous one (the message with the expected
-buttons). The bot is killed with SIGKILL at random moments at least --kills times, and restarted on the same
-database each time.
+once: /start, Continue, "No" to the four safety questions, consent, region, ticks and Done, ... result, the
+options compared, values weighed one at a time, the knowledge check, leaning (and the nudge when it conflicts
+with a value), SURE, summary, "take it to your own doctor", the menu, with answers drawn at random per
+patient, an occasional Back button, /help, /menu, /start, sticker or text that is too long. Each patient
+predicts every reply with the engine (flows/) and sends its next update only once it has seen the reply to
+the previous one (the message with the expected buttons). The bot is killed with SIGKILL at random moments
+at least --kills times, and restarted on the same database each time.
 
 The fake server forgets updates like Telegram does: only once the bot asks getUpdates for a later offset, and
 only if that request really arrived (a request cut by the kill confirms nothing), after a small network delay
@@ -52,18 +53,22 @@ from flows.engine import Engine, Step  # noqa: E402
 from flows.events import Back, Choose, Done, Event, Resume, ShowInfo, ShowMenu, Start, Toggle, Typed, encode  # noqa: E402
 from flows.loader import load_content  # noqa: E402
 from flows.machine import FlowMachine  # noqa: E402
-from flows.model import (  # noqa: E402
-    MenuState,
-    MessageState,
-    MultiState,
-    ResultState,
-    ScaleState,
-    SingleState,
-    StopState,
-    SummaryState,
-    TextState,
-)
 from flows.session import Session  # noqa: E402
+from flows.states import kind_of  # noqa: E402
+from flows.states.base import Kind  # noqa: E402
+from flows.states.knowledge import ANSWERS as TRUE_OR_FALSE  # noqa: E402
+from flows.states.knowledge import KnowledgeState  # noqa: E402
+from flows.states.menu import MenuState  # noqa: E402
+from flows.states.message import ContinueState  # noqa: E402
+from flows.states.multi import MultiState  # noqa: E402
+from flows.states.safety import SafetyState  # noqa: E402
+from flows.states.scale import ScaleState  # noqa: E402
+from flows.states.single import SingleState  # noqa: E402
+from flows.states.stop import StopState  # noqa: E402
+from flows.states.sure import ANSWERS as YES_OR_NO  # noqa: E402
+from flows.states.sure import SureState  # noqa: E402
+from flows.states.text import TextState  # noqa: E402
+from flows.states.weighted import LEVELS, WeightedState  # noqa: E402
 from tests.fake_bot_api import FakeBotApi  # noqa: E402
 from tests.fake_bot_server import FakeBotServer, _Handler  # noqa: E402
 from tests.telegram_harness import STICKER  # noqa: E402
@@ -281,8 +286,16 @@ class Patient:
         if self.backs < 2 and session.history and rng.random() < 0.05:
             self.backs += 1
             return self.tap(Back(step))
-        if isinstance(state, MessageState | ResultState | SummaryState):
+        if isinstance(state, ContinueState):  # a message, the result, the comparison, a nudge, the summary
             return self.tap(Choose(step, "ok"))
+        if isinstance(state, SafetyState):  # "No" to each safety question: on to the next, then consent
+            return self.tap(Choose(step, next(o.id for o in state.options if o.label == "common.no")))
+        if isinstance(state, WeightedState):
+            return self.tap(Choose(step, rng.choice(LEVELS)))
+        if isinstance(state, KnowledgeState):
+            return self.tap(Choose(step, rng.choice(TRUE_OR_FALSE)[0]))
+        if isinstance(state, SureState):
+            return self.tap(Choose(step, rng.choice(YES_OR_NO)[0]))
         if isinstance(state, SingleState):
             fine = [
                 o
@@ -361,6 +374,10 @@ class LoadKill:
         self.patients = [Patient(i, random.Random(self.rng.random())) for i in range(args.patients)]
         self.by_chat = {p.chat_id: p for p in self.patients}
         self.order = [s.id for s in self.content.flow.states]
+        # Leaving the safety questions forgets the way there: a path may start at the first state after them.
+        screen = [s for s in self.content.flow.states if kind_of(s).screen]
+        exits = {self.machine.advance(s.id, {}, o.id) for s in screen for o in s.options}
+        self.after_screen = {t for t in exits if t is not None and not kind_of(self.content.states[t]).screen}
         self.tally = Tally()
         self.scanned = 0
         self.next_update_id = 1
@@ -779,7 +796,7 @@ class LoadKill:
         path = [*row["history"], row["state"]]
         if row["state"] not in states:
             return [f"state {row['state']!r} is not in the flow"]
-        if path[0] != self.content.flow.start:
+        if path[0] != self.content.flow.start and path[0] not in self.after_screen:
             problems.append(f"the path starts at {path[0]!r}")
         answers = row["answers"]
         for here, there in pairwise(path):
@@ -805,21 +822,30 @@ class LoadKill:
                 isinstance(value, str) and 0 < len(value) <= state.max_length and value == value.strip()
             ):
                 problems.append(f"{question}: {value!r} is not a text it accepts")
-        if row["draft"] and not isinstance(states[row["state"]], MultiState):
-            problems.append(f"ticks {row['draft']!r} outside a multi-choice question")
+            elif isinstance(state, WeightedState) and not (
+                isinstance(value, dict)
+                and set(value) == {i.id for i in state.items}
+                and set(value.values()) <= set(LEVELS)
+            ):
+                problems.append(f"{question}: {value!r} does not weigh each value once")
+            elif isinstance(state, SureState) and not (isinstance(value, int) and 0 <= value <= len(state.items)):
+                problems.append(f"{question}: {value!r} is not a score")
+        if row["draft"] and not isinstance(
+            states[row["state"]], MultiState | WeightedState | KnowledgeState | SureState
+        ):
+            problems.append(f"draft {row['draft']!r} outside a multi-choice question or a series")
         return problems
 
     def successors(self, state_id: str, answers: dict[str, Any], depth: int = 0) -> set[str]:
         state = self.content.states[state_id]
-        options = [o.id for o in getattr(state, "options", [])] + [None, "chosen", "sent"]
+        options = [o.id for o in getattr(state, "options", [])] + [None, "chosen", "sent", "instead"]
         found: set[str] = set()
         for option in options:
             target = self.machine.advance(state_id, answers, option)
             if target is None:
                 continue
             found.add(target)
-            known = (MessageState, SingleState, MultiState, ScaleState, TextState, ResultState, SummaryState)
-            if depth < 3 and not isinstance(self.content.states[target], (*known, MenuState, StopState)):
+            if depth < 3 and type(kind_of(self.content.states[target])).skip is not Kind.skip:
                 found |= self.successors(target, answers, depth + 1)  # a state the engine may skip
         return found
 

@@ -1,4 +1,4 @@
-"""`python -m bot validate | console | diagram`, and running the bot without a token."""
+"""`python -m bot validate [--balance] | console | diagram`, and running the bot without a token."""
 
 from __future__ import annotations
 
@@ -12,10 +12,12 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
+from flows.balance import GENERAL, GOAL, topic_balance
 from flows.content import Content
 from flows.limits import plain_text
 from flows.loader import load_content
 from flows.machine import branches
+from flows.states import kind_of
 
 ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
@@ -23,10 +25,11 @@ CONTENT = ROOT / "content"
 # Console input for a low-back patient; numbers are the buttons as the console lists them.
 LOW_BACK_LINES = [
     "1",  # welcome: Continue
+    "3",  # safety 1 of 4 (cauda equina): No
+    "4",  # safety 2 of 4 (a leg getting weaker): No
+    "4",  # safety 3 of 4 (neck signs): No
+    "3",  # safety 4 of 4 (fever, cancer, ...): No
     "1",  # consent: Yes, I agree
-    "3",  # cauda equina screen: No
-    "3",  # spinal cord screen: No
-    "3",  # other red flags: No
     "1",  # where: low back and legs
     "1",  # tick: leg pain on walking
     "6",  # Done
@@ -39,18 +42,27 @@ LOW_BACK_LINES = [
     "1",  # tick: physiotherapy
     "7",  # Done
     "1",  # general health: good
-    "4",  # tick: matters most: proven to work
-    "7",  # Done
     "walk to the shops",
     "1",  # result: Continue
-    "4",  # leaning: exercise or physio
+    "1",  # the options compared: Continue
+    "2",  # avoiding an operation: a little
+    "1",  # shown to work in fair trials: a lot
+    "2",  # keeping the cost low: a little
+    "2",  # getting back to normal quickly: a little
+    "2",  # few visits: a little
+    "2",  # not having to travel: a little
+    "1",  # knowledge 1 of 3: True
+    "2",  # knowledge 2 of 3: False
+    "2",  # knowledge 3 of 3: False
+    "2",  # leaning: exercise or physio (no value that matters a lot conflicts with it: no nudge)
     "1",  # SURE 1 of 4: Yes
     "1",  # SURE 2 of 4: Yes
     "1",  # SURE 3 of 4: Yes
     "1",  # SURE 4 of 4: Yes
     "1",  # "you seem ready": Continue
     "1",  # summary: Get it as a PDF
-    "2",  # summary: Continue (no clinic to offer, so the topics follow)
+    "2",  # summary: Continue (no clinic can take a hand-off: "talk it through with your own doctor")
+    "1",  # own doctor: See topics for me
 ]
 
 
@@ -90,7 +102,8 @@ def first_line(content: Content, key: str) -> str:
 def test_validate_accepts_the_real_content() -> None:
     done = run_bot("validate")
     assert done.returncode == 0, done.stdout + done.stderr
-    assert re.search(r"content: OK - \d+ states, \d+ sections, \d+ rules, languages: en", done.stdout)
+    assert re.search(r"content: OK - \d+ states, \d+ sections, \d+ rules, languages: en, es", done.stdout)
+    assert "Topic text per option" not in done.stdout  # only with --balance
 
 
 def test_validate_lists_every_problem_as_path_line_message(tmp_path: Path) -> None:
@@ -98,8 +111,8 @@ def test_validate_lists_every_problem_as_path_line_message(tmp_path: Path) -> No
     shutil.copytree(CONTENT, broken)
     flow = broken / "flow.yaml"
     text = flow.read_text(encoding="utf-8")
-    assert text.count("action: grant_consent") == 1 and text.count("    text: info_only\n") == 1
-    text = text.replace("action: grant_consent", "action: grant_consnet")
+    assert text.count("action: grant_consent,") == 1 and text.count("    text: info_only\n") == 1
+    text = text.replace("action: grant_consent,", "action: grant_consnet,")
     text = text.replace("    text: info_only\n", "    text: info_only_page\n")
     flow.write_text(text, encoding="utf-8")
     lines = text.splitlines()
@@ -125,6 +138,73 @@ def test_validate_in_process_returns_the_exit_code(tmp_path: Path, capsys: pytes
     assert main(["validate", "--content", str(CONTENT)]) == 0
 
 
+def test_validate_checks_the_reading_level_of_spanish_topics(tmp_path: Path) -> None:
+    broken = tmp_path / "content"
+    shutil.copytree(CONTENT, broken)
+    spanish = broken / "texts" / "es.general.yaml"
+    lines = spanish.read_text(encoding="utf-8").splitlines(keepends=True)
+    title = lines.index('    title: "ℹ️ Sobre esta guía"\n')
+    body, keywords = title + 1, next(n for n in range(title, len(lines)) if lines[n].startswith("    keywords:"))
+    assert lines[body] == "    body: |\n"
+    hard = (
+        "La administración percutánea de células estromales mesenquimales autólogas demuestra características "
+        "metodológicas heterogéneas, documentación radiológica inconsistente y evaluación longitudinal "
+        "insuficiente de resultados neurológicos funcionales en enfermedades degenerativas."
+    )
+    lines[body:keywords] = [f'    body: "{hard}"\n']
+    spanish.write_text("".join(lines), encoding="utf-8")
+
+    done = run_bot("validate", "--content", str(broken))
+    assert done.returncode == 1
+    printed = done.stdout.splitlines()
+    assert len(printed) == 1, done.stdout
+    assert printed[0].startswith(f"{spanish}:{body + 1}: 'section.about.body' (es) scores "), printed[0]
+    assert "Fernández-Huerta" in printed[0] and "needs 70 or above" in printed[0]
+    assert main(["diagram", "--content", str(broken), "--output", str(tmp_path / "flow.mmd")]) == 0  # the bot runs
+
+
+def test_validate_balance_prints_each_options_share(content: Content, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["validate", "--balance", "--content", str(CONTENT)]) == 0
+    out = capsys.readouterr().out
+    assert "Topic text per option" in out and "35%" in out
+    shares = topic_balance(content)
+    assert [share.option for share in shares] == [option.id for option in content.options] + [GENERAL]
+    rows = dict(re.findall(r"^  (\S+)\s+(\d+) words\s+[\d.]+%", out, flags=re.MULTILINE))
+    for share in shares:
+        line = next(line for line in out.splitlines() if line.startswith(f"  {share.option} "))
+        assert re.fullmatch(rf"  {share.option}\s+{share.words} words\s+{share.share * 100:.1f}%", line), line
+        assert int(rows[share.option]) == share.words
+    total = sum(share.words for share in shares)
+    assert re.search(rf"^  all topics\s+{total} words$", out, flags=re.MULTILINE)
+    assert "OVER" not in out
+
+
+def test_no_option_has_more_than_its_share_of_the_topics(content: Content) -> None:
+    shares = topic_balance(content)
+    assert abs(sum(share.share for share in shares) - 1) < 1e-9
+    over = {share.option: round(share.share, 3) for share in shares if share.option != GENERAL and share.share > GOAL}
+    assert over == {}, f"over {GOAL:.0%} of all topic words"
+    for share in shares:
+        bodies = [s.body for s in content.sections if (s.option or GENERAL) == share.option]
+        assert share.words == sum(len(plain_text(content.texts.get("en", b)).split()) for b in bodies)
+        assert share.over_goal == (share.option != GENERAL and share.share > GOAL)
+    assert all(share.words > 0 for share in shares), "every option has a topic"
+
+
+def test_validate_balance_flags_an_option_over_its_share(tmp_path: Path) -> None:
+    lopsided = tmp_path / "content"
+    shutil.copytree(CONTENT, lopsided)
+    stem_cells = lopsided / "texts" / "en.stemcells.yaml"
+    text = stem_cells.read_text(encoding="utf-8")
+    assert text.count("    body: |\n") >= 8  # the stem cell topics
+    extra = "      Stem cells are cells that can grow into other cells.\n" * 8  # 80 more words in each
+    stem_cells.write_text(text.replace("    body: |\n", "    body: |\n" + extra), encoding="utf-8")
+    done = run_bot("validate", "--balance", "--content", str(lopsided))
+    assert done.returncode == 0, done.stdout + done.stderr  # a goal, not an error
+    flagged = [line for line in done.stdout.splitlines() if line.endswith("OVER")]
+    assert len(flagged) == 1 and flagged[0].startswith("  stem_cells "), done.stdout
+
+
 # --- console ----------------------------------------------------------------------------------------
 
 
@@ -134,27 +214,41 @@ def test_console_completes_a_low_back_conversation(content: Content) -> None:
     output = done.stdout
     assert output.splitlines()[-1] == "(state: menu)"
     assert first_line(content, "welcome") in output
+    for key in ("safety.cauda", "safety.legs", "safety.neck", "safety.other", "consent.ask"):
+        assert first_line(content, key) in output
+    assert first_line(content, "urgent.advice") not in output
     assert plain_text(content.texts.get("en", "outcome.may_be_discussed.title")) in output
-    assert plain_text(content.texts.get("en", "result.values_heading")) in output
-    assert plain_text(content.texts.get("en", "values.reflect.proven")) in output
+    assert first_line(content, "comparison.intro") in output
+    assert plain_text(content.texts.get("en", "option.stem_cells.figures")) in output
+    assert first_line(content, "values.ask") in output
+    for key in ("knowledge.waiting_why", "knowledge.cells_proven_why", "knowledge.surgery_sure_why"):
+        assert first_line(content, key) in output  # each statement is explained
     assert first_line(content, "leaning.ask") in output
+    assert first_line(content, "nudge.intro") not in output
     assert first_line(content, "sure.high") in output
     assert first_line(content, "sure.low") not in output
     assert first_line(content, "summary.intro") in output
     goal = plain_text(content.texts.get("en", "goal.short"))
     assert f"{goal}: walk to the shops" in output  # the summary repeats the answers
+    values = plain_text(content.texts.get("en", "values.short"))
+    proven = plain_text(content.texts.get("en", "values.proven"))
+    a_lot = plain_text(content.texts.get("en", "weighted.a_lot"))
+    assert f"{values}: " in output and f"{proven}: {a_lot}" in output  # what matters, weighted
     assert first_line(content, "summary.pdf_caption") in output  # the PDF tap is answered
-    assert plain_text(content.texts.get("en", "menu.intro")) in output
+    assert first_line(content, "own_doctor") in output  # no clinic can take a hand-off
+    assert first_line(content, "handoff.choose") not in output
+    assert first_line(content, "menu.intro") in output
     assert "> walk to the shops" in output
     assert "(no button" not in output
 
 
 def test_console_stops_at_a_red_flag(content: Content) -> None:
-    done = run_bot("console", "--content", str(CONTENT), stdin="1\n1\n1\n")
+    done = run_bot("console", "--content", str(CONTENT), stdin="1\n1\n")
     assert done.returncode == 0, done.stderr
     output = done.stdout
-    assert output.splitlines()[-1] == "(state: urgent_cauda)"
-    assert first_line(content, "urgent.cauda") in output
+    assert output.splitlines()[-1] == "(state: emergency_cauda)"
+    assert first_line(content, "emergency.cauda") in output
+    assert first_line(content, "consent.ask") not in output  # the safety questions come before consent
     restart = content.texts.get("en", "common.restart")
     assert output.splitlines()[-2].strip() == f"[1] {restart}", "only a button to start again"
 
@@ -163,7 +257,7 @@ def test_console_words_and_wrong_numbers(content: Content) -> None:
     done = run_bot("console", "--content", str(CONTENT), stdin="1\n9\nback\nback\nmenu\n/help\nquit\n1\n")
     assert done.returncode == 0, done.stderr
     output = done.stdout
-    assert "(no button 9; choose 1-3)" in output
+    assert "(no button 9; choose 1-4)" in output  # yes, not sure, no, back
     assert first_line(content, "notice.first_question") in output
     assert first_line(content, "info.help") in output
     assert output.splitlines()[-1] == "(state: welcome)"  # 'quit' ends before the last line
@@ -178,8 +272,7 @@ def test_diagram_draws_every_state_and_transition(content: Content, capsys: pyte
     assert "stateDiagram-v2" in diagram
     for state in content.flow.states:
         assert f'state "{state.id}" as {state.id}' in diagram
-        targets = [branch.to for option in getattr(state, "options", []) for branch in branches(option.next)]
-        targets += [branch.to for branch in branches(getattr(state, "next", None))]
+        targets = [branch.to for exit_ in kind_of(state).exits(state) for branch in branches(exit_.next)]
         for target in targets:
             assert f"{state.id} --> {target}" in diagram
     assert f"[*] --> {content.flow.start}" in diagram
@@ -191,7 +284,8 @@ def test_diagram_output_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert str(target) in capsys.readouterr().out
     written = target.read_text(encoding="utf-8")
     assert "stateDiagram-v2" in written
-    assert "welcome --> consent" in written
+    assert "welcome --> safety_cauda" in written
+    assert "safety_other --> consent" in written
 
 
 def test_diagram_of_broken_content_says_to_validate(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import logging
-import shutil
 import subprocess
 import sys
 from collections.abc import AsyncIterator
@@ -14,65 +13,40 @@ import pytest
 import zxingcpp
 from PIL import Image
 
-from bot.app import build_application, start_services, stop_services
 from bot.plaintext import to_plain
 from bot.stats import funnel_table, mask
-from tests.conftest import CONTENT, ROOT, BotEnv, make_settings
-from tests.fake_bot_api import FakeBotApi
-from tests.telegram_harness import CONTACT, OfflineRequest, TelegramUser, message_update
+from tests.conftest import ROOT, BotEnv
+from tests.telegram_harness import CONTACT, message_update
+from tests.test_telegram_decision_aid import (
+    CLINIC_CHAT,
+    CLINIC_STAFF,
+    Patient,
+    clinic_application,
+    content,
+    example,
+    text_of,
+)
 
-CLINIC_CHAT = -100777
-STAFF = 9001
+STAFF = CLINIC_STAFF
 ADMIN = 7001
 
 
 @pytest.fixture
 async def clinic_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
     """The real content, with the demo clinic able to receive hand-offs and one staff member."""
-    content = tmp_path / "content"
-    shutil.copytree(CONTENT, content)
-    clinics = content / "clinics.yaml"
-    text = clinics.read_text(encoding="utf-8")
-    text = text.replace("    handoff_chat_id:\n", f"    handoff_chat_id: {CLINIC_CHAT}\n")
-    text = text.replace("    staff_ids: []", f"    staff_ids: [{STAFF}]")
-    clinics.write_text(text, encoding="utf-8")
-    api = FakeBotApi()
-    settings = make_settings(tmp_path, content_dir=content, admin_ids=str(ADMIN))
-    app = build_application(settings, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        await start_services(app)
-        try:
-            yield BotEnv(app, api, settings, app.bot_data["store"])
-        finally:
-            await stop_services(app)
+    async with clinic_application(tmp_path) as env:
+        yield env
 
 
-async def walk_to_handoff(user: TelegramUser, start: str = "/start demo-clinic") -> list[dict[str, object]]:
-    """A low-back patient from a referral link to the hand-off offer."""
-    await user.send(start)
-    for label in (
-        "Continue",
-        "Yes, I agree",
-        "No",
-        "No",
-        "No",
-        "Low back and legs",
-        "Leg pain on walking",
-        "Done",
-        "More than a year",
-        "5",
-        "No",
-        "Physiotherapy",
-        "Done",
-        "Good",
-        "Avoiding surgery",
-        "Done",
-    ):
-        await user.tap(label)
-    await user.send("walk further")
-    for label in ("Continue", "Wait and see", "Yes", "Yes", "Yes", "Yes", "Continue"):
-        await user.tap(label)
-    return await user.tap("Continue")  # from the summary
+async def walk_to_handoff(
+    env: BotEnv, payload: str | None = "demo-clinic", patient: str = "low_back_profile", language: str = "en"
+) -> Patient:
+    """An example patient who cleared the safety questions and consented, from /start (through a referral link,
+    by default) through their summary: whatever comes after the summary is on screen."""
+    p = Patient.of(env, language=language)
+    await p.walk(example(patient), goal="walk further", payload=payload)
+    await p.tap("ok")  # from the summary
+    return p
 
 
 def clinic_messages(env: BotEnv) -> list[str]:
@@ -80,12 +54,11 @@ def clinic_messages(env: BotEnv) -> list[str]:
 
 
 async def test_a_referral_link_discloses_the_clinic_before_any_question(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    sent = await user.send("/start demo-clinic")
-    first = to_plain(sent[0]["text"])
-    assert "You came here through a link from Demo Spine Clinic" in first
-    assert "pays nothing for referrals" in first
-    assert "This guide helps you think" in sent[1]["text"]
+    p = Patient.of(bot_env)
+    sent = await p.start("demo-clinic")
+    assert p.says(sent[0], "clinic.disclosure") and p.says(sent[0], "clinic_relationship.demo_clinic")
+    assert "Demo Spine Clinic" in sent[0]["text"]
+    assert p.says(sent[1], "welcome") and len(sent) == 2
     rows = await bot_env.store.execute_fetchall("SELECT clinic FROM sessions")
     assert rows == [("demo-clinic",)]
     started = await bot_env.store.execute_fetchall("SELECT clinic, stage FROM events")
@@ -93,8 +66,9 @@ async def test_a_referral_link_discloses_the_clinic_before_any_question(bot_env:
 
 
 async def test_the_disclosure_is_in_the_patients_language(bot_env: BotEnv) -> None:
-    sent = await bot_env.user(language_code="es").send("/start demo-clinic")
-    assert "Llegaste aquí por un enlace de" in sent[0]["text"]
+    p = Patient.of(bot_env, language="es")
+    sent = await p.start("demo-clinic")
+    assert p.says(sent[0], "clinic.disclosure") and p.says(sent[0], "clinic_relationship.demo_clinic")
 
 
 @pytest.mark.parametrize(
@@ -104,11 +78,11 @@ async def test_the_disclosure_is_in_the_patients_language(bot_env: BotEnv) -> No
 async def test_unknown_or_malformed_codes_start_normally_and_are_never_shown(
     bot_env: BotEnv, payload: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    user = bot_env.user()
+    p = Patient.of(bot_env)
     with caplog.at_level(logging.INFO, logger="bot.handlers"):
-        sent = await user.send(f"/start {payload}")
-        await user.send(f"/start {payload}")
-    assert "This guide helps you think" in sent[0]["text"]
+        sent = await p.start(payload)
+        await p.start(payload)
+    assert [p.says(m, "welcome") for m in sent] == [True]  # no disclosure
     assert all(payload not in m["text"] for m in bot_env.api.sent(4242))
     assert await bot_env.store.execute_fetchall("SELECT clinic FROM sessions") == [(None,)]
     logged = [r.getMessage() for r in caplog.records if "referral code" in r.getMessage()]
@@ -118,94 +92,128 @@ async def test_unknown_or_malformed_codes_start_normally_and_are_never_shown(
 
 
 async def test_a_later_link_does_not_change_the_referral(clinic_env: BotEnv) -> None:
-    user = clinic_env.user()
-    await user.send("/start")
-    await user.tap("Continue")
-    await user.send("/start demo-clinic")
+    p = Patient.of(clinic_env)
+    await p.start()
+    await p.tap("ok")
+    await p.start("demo-clinic")
     assert await clinic_env.store.execute_fetchall("SELECT clinic FROM sessions") == [(None,)]
 
 
 async def test_without_a_clinic_chat_no_handoff_is_offered(bot_env: BotEnv) -> None:
-    sent = await walk_to_handoff(bot_env.user())
-    assert "Topics" in sent[-1]["text"]  # straight to the topics: the demo clinic has no hand-off chat
+    p = await walk_to_handoff(bot_env)  # the demo clinic of the real content has no hand-off chat
+    assert p.says(p.last(), "own_doctor")
+    assert not any(p.says(m, "handoff.choose") for m in p.user.messages())
+
+
+@pytest.mark.parametrize(
+    ("patient", "payload", "offered"),
+    [
+        ("low_back_profile", "demo-clinic", True),  # may_be_discussed
+        ("low_back_profile", None, True),  # no link: clinics that treat the region in the patient's language
+        ("facet_arthritis", "demo-clinic", True),  # unclear
+        ("neck_pain_only", None, True),  # unclear
+        ("low_back_weak_legs", "demo-clinic", False),  # see a spine specialist first
+        ("severe_bone_spur", "demo-clinic", False),  # surgery may serve better
+        ("nothing_tried", "demo-clinic", False),  # other steps come first
+        ("no_scan", None, False),  # other steps come first
+    ],
+)
+async def test_a_clinic_is_offered_only_after_a_result_that_allows_a_handoff(
+    clinic_env: BotEnv, patient: str, payload: str | None, offered: bool
+) -> None:
+    outcome = next(e.outcome for e in content().candidacy.examples if e.id == patient)
+    p = await walk_to_handoff(clinic_env, payload, patient)
+    summary = p.user.messages()[-2]
+    assert p.says(summary, f"outcome.{outcome}.title")
+    if offered:
+        assert p.says(p.last(), "handoff.choose") and "Demo Spine Clinic" in p.last()["text"]
+        assert p.names() == ["k0", "none", "back"]
+        sent = await p.tap("none")  # "No, thank you"
+        assert p.says(sent[-1], "own_doctor")
+    else:
+        assert p.says(p.last(), "own_doctor")
+        assert not any(p.says(m, "handoff.choose") for m in p.user.messages())
+    assert clinic_messages(clinic_env) == []
+
+
+async def test_a_clinic_is_offered_in_spanish_to_a_spanish_patient(clinic_env: BotEnv) -> None:
+    p = await walk_to_handoff(clinic_env, None, "low_back_profile", language="es")
+    assert p.says(p.last(), "handoff.choose") and p.names()[0] == "k0"
 
 
 async def test_declining_the_handoff_sends_nothing(clinic_env: BotEnv) -> None:
-    user = clinic_env.user()
-    sent = await walk_to_handoff(user)
-    assert "Would you like a clinic to contact you?" in sent[-1]["text"]
-    assert "Demo Spine Clinic" in [b["text"] for b in user.buttons()]
-    await user.tap("Demo Spine Clinic")
-    sent = await user.tap("No, don't send")
-    assert "Topics" in sent[-1]["text"]
+    p = await walk_to_handoff(clinic_env)
+    assert p.says(p.last(), "handoff.choose")
+    assert "Demo Spine Clinic" in [b["text"] for b in p.user.buttons()]
+    sent = await p.tap("k0")
+    assert p.says(sent[-1], "handoff.consent")
+    sent = await p.tap("cancel")  # "No, don't send"
+    assert p.says(sent[-1], "own_doctor")
     assert clinic_messages(clinic_env) == []
     assert await clinic_env.store.execute_fetchall("SELECT COUNT(*) FROM handoffs") == [(0,)]
 
 
 async def test_consented_handoff_sends_exactly_the_summary_and_username(clinic_env: BotEnv) -> None:
-    user = clinic_env.user()
-    await walk_to_handoff(user)
-    sent = await user.tap("Demo Spine Clinic")
-    consent = to_plain(sent[-1]["text"])
-    assert "We will send Demo Spine Clinic:" in consent and "We send nothing else" in consent
+    p = await walk_to_handoff(clinic_env)
+    sent = await p.tap("k0")
+    assert p.says(sent[-1], "handoff.consent") and "Demo Spine Clinic" in sent[-1]["text"]
+    assert p.names() == ["username", "phone", "cancel", "back"]
     assert clinic_messages(clinic_env) == []  # nothing before consent
-    sent = await user.tap("Yes, send with my Telegram username")
-    texts = [to_plain(m["text"]) for m in sent]
-    assert any("We are sending your summary" in t for t in texts)
-    assert any("Your summary has reached Demo Spine Clinic" in t for t in texts)
+    sent = await p.tap("username")
+    assert any(p.says(m, "handoff.queued") for m in sent)
+    assert any(p.says(m, "bot.handoff_delivered") for m in sent)
     received = clinic_messages(clinic_env)
     assert "@patient" in received[0]
     assert "Where it is: Low back and legs" in received[0] and "Your goal: walk further" in received[0]
-    assert "[32]" not in received[0]  # sources are in the PDF, not the message
+    assert to_plain(text_of("summary.sources")) not in received[0]  # sources are in the PDF, not the message
     documents = clinic_env.api.sent(CLINIC_CHAT, method="sendDocument")
     assert len(documents) == 1 and clinic_env.api.documents[-1].startswith(b"%PDF")
     rows = await clinic_env.store.execute_fetchall("SELECT status, summary, contact FROM handoffs")
     assert rows == [("sent", None, None)]  # our copy is dropped once delivered
     stages = await clinic_env.store.execute_fetchall("SELECT stage FROM events WHERE stage = 'handed_off'")
     assert stages == [("handed_off",)]
+    sent = await p.tap("ok")
+    assert p.says(sent[-1], "menu.intro")
 
 
 async def test_phone_handoff_takes_only_the_patients_own_number(clinic_env: BotEnv) -> None:
-    user = clinic_env.user()
-    await walk_to_handoff(user)
-    await user.tap("Demo Spine Clinic")
-    sent = await user.tap("Yes, send with my phone number")
+    p = await walk_to_handoff(clinic_env)
+    await p.tap("k0")
+    sent = await p.tap("phone")
     keyboard = sent[-1]["reply_markup"]
     keyboard = json.loads(keyboard) if isinstance(keyboard, str) else keyboard
     assert keyboard["keyboard"][0][0]["request_contact"] is True
     someone_else = dict(CONTACT["contact"], user_id=123)
-    await user.feed(message_update(4242, None, extra={"contact": someone_else}))
+    await p.user.feed(message_update(4242, None, extra={"contact": someone_else}))
     assert clinic_messages(clinic_env) == []
-    await user.send("+44 7700 900000")  # typed numbers are not taken either
+    await p.send("+44 7700 900000")  # typed numbers are not taken either
     assert clinic_messages(clinic_env) == []
     own = dict(CONTACT["contact"], user_id=4242)
-    await user.feed(message_update(4242, None, extra={"contact": own}))
+    await p.user.feed(message_update(4242, None, extra={"contact": own}))
     received = clinic_messages(clinic_env)
     assert len(received) == 1 and "+100000" in received[0] and "@patient" not in received[0]
 
 
 async def test_an_unreachable_clinic_is_reported_honestly_and_retried(clinic_env: BotEnv) -> None:
-    user = clinic_env.user()
-    await walk_to_handoff(user)
-    await user.tap("Demo Spine Clinic")
+    p = await walk_to_handoff(clinic_env)
+    await p.tap("k0")
     clinic_env.api.inject("403", "sendMessage", chat_id=CLINIC_CHAT)
-    sent = await user.tap("Yes, send with my Telegram username")
-    assert any("We could not reach Demo Spine Clinic just now" in m["text"] for m in sent)
+    sent = await p.tap("username")
+    assert any(p.says(m, "bot.handoff_delayed") for m in sent)
     assert await clinic_env.store.execute_fetchall("SELECT status FROM handoffs") == [("pending",)]
     handlers = clinic_env.app.bot_data["handlers"]  # type: ignore[attr-defined]
     delivered = await handlers.handoffs.retry_pending(clinic_env.app.bot)  # type: ignore[attr-defined]
     assert delivered == 1
     assert len(clinic_messages(clinic_env)) == 1
-    assert "Your summary has reached" in user.last_text()
+    assert p.says(p.last(), "bot.handoff_delivered")
 
 
 async def test_delete_withdraws_the_handoff_and_tells_the_clinic(clinic_env: BotEnv) -> None:
-    user = clinic_env.user()
-    await walk_to_handoff(user)
-    await user.tap("Demo Spine Clinic")
-    await user.tap("Yes, send with my Telegram username")
-    await user.send("/delete")
-    await user.tap("Yes, erase")
+    p = await walk_to_handoff(clinic_env)
+    await p.tap("k0")
+    await p.tap("username")
+    await p.send("/delete")
+    await p.user.tap(text_of("bot.delete_yes"))
     withdrawn = clinic_messages(clinic_env)[-1]
     assert "withdrawn" in withdrawn and "#1" in withdrawn
     assert await clinic_env.store.execute_fetchall("SELECT COUNT(*) FROM handoffs") == [(0,)]

@@ -21,6 +21,9 @@ ANSWERS: Answers = {
     "leg_symptoms": ["walking_pain", "numbness"],
     "pain": 6,
     "goal": "walk to the shops",
+    "values": {"proven": "a_lot", "low_cost": "a_little", "few_visits": "not_at_all"},  # weighted
+    "sure": 3,  # the SURE score: how many of its 4 questions were answered yes
+    "safety": "urgent",  # kept by the consent given after urgent advice
 }
 
 
@@ -37,6 +40,13 @@ ANSWERS: Answers = {
         ({"answer": "pain", "at_least": 7}, False),
         ({"answer": "pain", "at_most": 6}, True),
         ({"answer": "pain", "at_most": 5}, False),
+        ({"answer": "values", "includes": ["proven"]}, True),  # on a weighted answer: matters a lot
+        ({"answer": "values", "includes": ["low_cost", "proven"]}, True),
+        ({"answer": "values", "includes": ["low_cost"]}, False),  # matters only a little
+        ({"answer": "values", "includes": ["few_visits", "stay_near_home"]}, False),  # not at all; not weighted
+        ({"answer": "sure", "at_least": 4}, False),
+        ({"answer": "sure", "at_most": 3}, True),
+        ({"answer": "safety", "is": "urgent"}, True),
     ],
 )
 def test_answer_tests(data: dict[str, Any], expected: bool) -> None:
@@ -68,10 +78,20 @@ def test_a_missing_answer_meets_no_test(data: dict[str, Any]) -> None:
         {"answer": "leg_symptoms", "in": ["numbness"]},
         {"answer": "region", "at_least": 0},  # an option is not a number
         {"answer": "goal", "at_most": 10},
+        {"answer": "values", "is": "proven"},  # weights are not one option
+        {"answer": "values", "at_least": 0},
+        {"answer": "sure", "includes": ["yes"]},  # a score is not ticks
     ],
 )
 def test_a_test_on_the_wrong_kind_of_answer_is_false(data: dict[str, Any]) -> None:
     assert not holds(cond(data), ANSWERS)
+
+
+def test_the_levels_under_matters_a_lot_are_not_a_lot() -> None:
+    for level, expected in (("a_lot", True), ("a_little", False), ("not_at_all", False)):
+        answers: Answers = {"values": {"proven": level}}
+        assert holds(cond({"answer": "values", "includes": ["proven"]}), answers) is expected, level
+        assert holds(cond({"not": {"answer": "values", "includes": ["proven"]}}), answers) is not expected
 
 
 def test_all_needs_every_part_and_gathers_their_questions_in_order() -> None:

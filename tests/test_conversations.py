@@ -10,7 +10,7 @@ import pytest
 from flows.engine import Engine
 from flows.events import Back, Event, Restart, ShowInfo, ShowMenu, Start, Typed, decode
 from flows.loader import load_content
-from flows.replies import Button
+from flows.replies import Button, Reply
 from flows.session import Session
 from tests.conversation_script import (
     Script,
@@ -58,11 +58,21 @@ def play(engine: Engine, script: Script) -> Session:
             latest = flatten(shown[-1].buttons)
         keyboards[step.number] = latest
         check_replies(step, [reply.keys() for reply in result.replies], latest)
+        for reply in result.replies:
+            check_language(engine, script.language, reply, step)
         if step.state is not None:
             assert session.state == step.state, f"{step.describe()}: in state {session.state!r}"
         if step.stages is not None:
             assert tuple(result.stages) == step.stages, f"{step.describe()}: stages {result.stages}"
     return session
+
+
+def check_language(engine: Engine, language: str, reply: Reply, step: ScriptStep) -> None:
+    """The reply is written in the script's language: it holds the text of its main key in that language (texts
+    with places for names, e.g. a clinic's, are not compared)."""
+    template = engine.content.texts.get(language, reply.key)
+    if "{" not in template:
+        assert template in reply.text, f"{step.describe()}: {reply.key} is not in {language!r}: {reply.text[:80]!r}"
 
 
 def event_for(step: ScriptStep, buttons: list[Button]) -> Event:
@@ -89,7 +99,11 @@ def test_the_expected_scripts_exist() -> None:
     names = {script.path.stem for script in SCRIPTS}
     assert {
         "low_back_may_be_discussed",
+        "low_back_spanish",
         "neck_cord_signs",
+        "neck_pain_nudged",
+        "urgent_fever",
+        "urgent_declined",
         "red_flag_cauda",
         "declined_consent",
         "back_and_restart",
@@ -123,6 +137,8 @@ KEYBOARD = [
     Button("Topics", "m"),
     Button("Questions", "q"),
     Button("Costs", "s:costs"),
+    Button("About stem cells", "m:stem_cells"),
+    Button("All options", "o"),
 ]
 
 
@@ -142,6 +158,8 @@ def step(**fields: object) -> ScriptStep:
         (step(action="tap", value="menu"), "m"),
         (step(action="tap", value="resume"), "q"),
         (step(action="open", value="costs"), "s:costs"),
+        (step(action="tap", value="menu:stem_cells"), "m:stem_cells"),
+        (step(action="tap", value="comparison"), "o"),
     ],
 )
 def test_find_button_by_what_it_sends(script_step: ScriptStep, data: str) -> None:
@@ -179,6 +197,8 @@ def test_button_names() -> None:
         "menu",
         "resume",
         "section:costs",
+        "menu:stem_cells",
+        "comparison",
     ]
     assert button_name("forged!") == "?forged!"
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
+import random
+from collections.abc import Sequence
 from functools import cache
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from flows.actions import ACTIONS
 from flows.content import Content
 from flows.engine import Engine, Step
 from flows.events import (
@@ -17,6 +21,8 @@ from flows.events import (
     Event,
     Restart,
     Resume,
+    SharedContact,
+    ShowComparison,
     ShowInfo,
     ShowMenu,
     ShowSection,
@@ -29,9 +35,22 @@ from flows.events import (
 )
 from flows.limits import MAX_CALLBACK_BYTES, html_problems
 from flows.loader import load_content
-from flows.model import MultiState, ScaleState, SingleState, SummaryState, TextState
 from flows.replies import Button
 from flows.session import Session
+from flows.states import KINDS, kind_of
+from flows.states.handoff_consent import HandoffConsentState
+from flows.states.knowledge import ANSWERS as KNOWLEDGE_ANSWERS
+from flows.states.knowledge import KnowledgeState
+from flows.states.multi import MultiState
+from flows.states.safety import SafetyState
+from flows.states.scale import ScaleState
+from flows.states.single import SingleState
+from flows.states.summary import SummaryState
+from flows.states.sure import ANSWERS as SURE_ANSWERS
+from flows.states.sure import SureState
+from flows.states.text import TextState
+from flows.states.weighted import LEVELS, WeightedState
+from flows.turn import Reason
 from tests.conversation_script import find_button
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,34 +60,69 @@ COMMANDS: list[Event] = [
     Back(),
     Restart(),
     ShowMenu(),
+    ShowMenu("general"),
+    ShowMenu("no_such_group"),
+    ShowComparison(),
     Resume(),
     ShowInfo("help"),
     ShowInfo("privacy"),
+    SharedContact("+1 555 0100"),
 ]
 # how often each kind of action is drawn: mostly real taps, so that random walks get deep into the flow
-KINDS = ["tap"] * 10 + ["old"] * 2 + ["back"] * 2 + ["forged", "forged_step", "typed", "command", "section"]
+KINDS_OF_MOVE = ["tap"] * 10 + ["old"] * 2 + ["back"] * 2 + ["forged", "forged_step", "typed", "command", "section"]
+# buttons that leave the question where it is or step back: a walk taps them only now and then
+MOVES_ON = (Back, Restart, Resume, ShowMenu, ShowComparison)
+VALUES = ("avoid_surgery", "proven", "low_cost", "quick_return", "few_visits", "stay_near_home")
+SCREEN_CLEAR = ("ok", "flag_no", "flag_no", "flag_no", "flag_no")
+# a low-back patient whose result allows a hand-off (may be discussed)
 AT_GOAL = (
-    *("ok", "agree", "flag_no", "flag_no", "flag_no", "low_back", "toggle:walking_pain", "done", "over_1_year"),
-    *("7", "had_mri", "toggle:bone_spurs", "done", "severe", "toggle:physio", "done", "good"),
-    *("toggle:proven", "toggle:low_cost", "done"),
+    *SCREEN_CLEAR,
+    *("agree", "low_back", "toggle:walking_pain", "toggle:numbness", "done", "over_1_year", "6", "had_mri"),
+    *("toggle:bulging_disc", "done", "moderate", "toggle:physio", "done", "good"),
 )
-# where a random conversation begins: red flags stop most random walks, so many start past them
+AT_VALUES = (*AT_GOAL, "skip", "ok", "ok")
+AT_KNOWLEDGE = (*AT_VALUES, "a_lot", "a_lot", "a_little", "not_at_all", "a_lot", "a_little")
+AT_LEANING = (*AT_KNOWLEDGE, "true", "false", "not_sure")
+AT_SUMMARY = (*AT_LEANING, "stem_cells", "ok", "yes", "no", "yes", "yes", "ok")  # a nudge: "proven" matters a lot
+# where a random conversation begins: the safety questions stop many random walks, so many start past them
 PREFIXES = {
     "fresh": (),
-    "consent": ("ok",),
-    "screened": ("ok", "agree", "flag_no", "flag_no", "flag_no"),
+    "consent": SCREEN_CLEAR,
+    "urgent": ("ok", "flag_no", "gradual"),
+    "screened": (*SCREEN_CLEAR, "agree"),
     "at_goal": AT_GOAL,
-    # past the result, so that random walks also reach leaning, the SURE questions and the summary
-    "at_leaning": (*AT_GOAL, "skip", "ok"),
+    "at_values": AT_VALUES,
+    "at_knowledge": AT_KNOWLEDGE,
+    "at_leaning": AT_LEANING,
+    "at_sure": (*AT_LEANING, "wait"),
+    "at_summary": AT_SUMMARY,
+    "after_summary": (*AT_SUMMARY, "ok"),  # the clinic choice (when a clinic can receive it) or your own doctor
 }
-MOVES_ON = (Back, Restart, Resume, ShowMenu)
 
 
 @cache
-def engine() -> Engine:
+def content() -> Content:
     result = load_content(ROOT / "content")
     assert result.content is not None, "\n".join(map(str, result.problems))
-    return Engine(result.content)
+    return result.content
+
+
+@cache
+def engines() -> dict[str, Engine]:
+    """The real content, and the same with a clinic that can receive hand-offs (so the hand-off states are
+    reached too)."""
+    real = content()
+    clinics = [clinic.model_copy(update={"handoff_chat_id": -100123}) for clinic in real.clinics]
+    return {"real": Engine(real), "handoff": Engine(dataclasses.replace(real, clinics=clinics))}
+
+
+def engine() -> Engine:
+    return engines()["real"]
+
+
+def kept_by_actions() -> dict[str, tuple[str, ...]]:
+    """Answers that content actions keep (e.g. the urgent advice kept with consent), and their values."""
+    return {name: values for action in ACTIONS.values() for name, values in action.keeps.items()}
 
 
 def answer_questions(content: Content) -> set[str]:
@@ -76,12 +130,19 @@ def answer_questions(content: Content) -> set[str]:
     return {
         state.id
         for state in content.flow.states
-        if isinstance(state, MultiState | ScaleState | TextState)
+        if isinstance(state, MultiState | ScaleState | TextState | WeightedState | SureState)
         or (isinstance(state, SingleState) and state.short is not None)
     }
 
 
+def handoff_sent_states(content: Content) -> set[str]:
+    """Where a hand-off consent leads once the summary is sent."""
+    return {state.sent for state in content.flow.states if isinstance(state, HandoffConsentState)}
+
+
 def valid_answer(content: Content, question: str, value: object) -> bool:
+    if question in kept_by_actions():
+        return value in kept_by_actions()[question]
     state = content.states[question]
     if isinstance(state, SingleState):
         return value in {option.id for option in state.options}
@@ -96,46 +157,94 @@ def valid_answer(content: Content, question: str, value: object) -> bool:
         return isinstance(value, int) and state.low <= value <= state.high
     if isinstance(state, TextState):
         return isinstance(value, str) and value == value.strip() and 0 < len(value) <= state.max_length
+    if isinstance(state, WeightedState):  # every item, in order, weighed with one of the levels
+        items = [item.id for item in state.items]
+        return isinstance(value, dict) and list(value) == items and all(v in LEVELS for v in value.values())
+    if isinstance(state, SureState):  # the number of "yes" answers
+        return isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= len(state.items)
     return False
 
 
-def current_button_data(session: Session) -> set[str]:
+def valid_draft(content: Content, session: Session) -> bool:
+    """Ticks of the multi-choice question, or the items of a series answered so far, in order."""
+    state = content.states[session.state]
+    if isinstance(state, MultiState):
+        return set(session.draft) <= {option.id for option in state.options}
+    series: dict[type, set[str]] = {
+        WeightedState: set(LEVELS),
+        KnowledgeState: {answer for answer, _ in KNOWLEDGE_ANSWERS},
+        SureState: {answer for answer, _ in SURE_ANSWERS},
+    }
+    if type(state) in series:
+        items = [item.id for item in state.items]  # type: ignore[attr-defined]
+        pairs = [entry.split("=", 1) for entry in session.draft]
+        return (
+            len(pairs) < len(items)
+            and all(len(pair) == 2 for pair in pairs)
+            and [pair[0] for pair in pairs] == items[: len(pairs)]
+            and all(pair[1] in series[type(state)] for pair in pairs)
+        )
+    return session.draft == []
+
+
+def current_button_data(engine_: Engine, session: Session) -> set[str]:
     """Button data a patient can send right now (from the question as it would be shown)."""
-    reply = engine().views.current(session)
+    reply = engine_.views.current(session)
     return {button.data for row in reply.buttons for button in row}
 
 
-def is_refused_tap(before: Session, event: Event) -> bool:
+def is_refused_tap(engine_: Engine, before: Session, event: Event) -> bool:
     """A tap on an out-of-date keyboard, or data no current button sends: it must change nothing."""
     if isinstance(event, Unreadable):
         return True
     if isinstance(event, ShowSection):
-        return event.section not in engine().content.section_by_id
+        return event.section not in engine_.content.section_by_id
     if isinstance(event, Back | Restart):
         return event.step is not None and event.step != before.step  # with the current step it is /back, /restart
     if isinstance(event, Choose | Toggle | Done):
-        return encode(event) not in current_button_data(before)
+        if event.step != before.step:
+            return True
+        # asked for a phone number, the contact keyboard is shown: the consent's own answers still count
+        return not before.awaiting_contact and encode(event) not in current_button_data(engine_, before)
     return False
 
 
-def check(before: Session, event: Event, result: Step) -> None:
-    content = engine().content
+def check(engine_: Engine, before: Session, event: Event, result: Step) -> None:
+    content_ = engine_.content
     after = result.session
     assert result.replies, f"no reply to {event}"
-    assert after.state in content.states
-    assert all(state in content.states for state in after.history)
+    assert after.state in content_.states
+    assert all(state in content_.states for state in after.history)
     assert after.step >= before.step
     assert after.content_version == before.content_version
-    questions = answer_questions(content)
-    assert set(after.answers) <= questions
+
+    # answers: only kept ones, only valid ones, only on the path taken, only with consent
+    kept = kept_by_actions()
+    assert set(after.answers) <= answer_questions(content_) | set(kept)
     for question, value in after.answers.items():
-        assert valid_answer(content, question, value), (question, value)
-    assert set(after.answers) <= {*after.history, after.state}, "answers belong to questions on the path taken"
+        assert valid_answer(content_, question, value), (question, value)
+    path = {*after.history, after.state}
+    if (after.history or [after.state])[0] in handoff_sent_states(content_):
+        # once a hand-off is sent the path starts again there (no Back to the consent, no second hand-off): the
+        # answers stay, for the summary, and nothing new is kept
+        assert set(after.answers) <= set(before.answers), "nothing is kept after the hand-off is sent"
+        if (before.history or [before.state])[0] in handoff_sent_states(content_):
+            assert result.handoff is None, "a hand-off is sent once"
+    else:
+        assert set(after.answers) - set(kept) <= path, "answers belong to questions on the path taken"
+    if "safety" in after.answers:
+        assert "urgent_advice" in path, "the urgent advice is kept only by agreeing after it"
     if after.consent is not True:
         assert after.answers == {}, "no health answer is kept without consent"
-    state = content.states[after.state]
-    allowed_draft = {option.id for option in state.options} if isinstance(state, MultiState) else set()
-    assert set(after.draft) <= allowed_draft
+    assert valid_draft(content_, after), (after.state, after.draft)
+
+    # the safety questions: one way out, and no trace of them once left; without consent, no path is kept
+    state = content_.states[after.state]
+    if not isinstance(state, SafetyState):
+        assert not any(isinstance(content_.states[s], SafetyState) for s in after.history), after.history
+        if after.consent is not True:
+            assert after.history == [], "without consent no path is kept"
+
     for reply in result.replies:
         assert reply.text.strip()
         assert html_problems(reply.text) == [], (reply.key, html_problems(reply.text))
@@ -144,25 +253,51 @@ def check(before: Session, event: Event, result: Step) -> None:
                 assert button.label.strip()
                 assert 0 < len(button.data.encode()) <= MAX_CALLBACK_BYTES
                 assert decode(button.data) != Unreadable()
-    if is_refused_tap(before, event):
-        assert after == before, f"{event} changed the session"
+        if reply.contact_keyboard is not None:
+            assert all(label.strip() for label in reply.contact_keyboard)
+
+    # a rejected event changes nothing at all
+    if result.rejected is not None:
+        assert after == before, f"a rejected {event} changed the session"
+        assert result.rejected.state == before.state
         assert result.replies[0].key == "notice.stale"
-        assert not result.stages
-    if isinstance(event, Typed) and not isinstance(content.states[before.state], TextState):
+        assert not result.stages and not result.changed and result.handoff is None
+    if is_refused_tap(engine_, before, event):
+        assert result.rejected is not None, f"{event} was not rejected"
+        if isinstance(event, Choose | Toggle | Done | Back | Restart) and event.step != before.step:
+            assert result.rejected.reason is Reason.STALE
+        if isinstance(event, Unreadable):
+            assert result.rejected.reason is Reason.FORGED
+        if isinstance(event, Choose | Toggle | Done) and event.step == before.step:
+            # a kind of tap the state does not take, or an option it does not have
+            takes = kind_of(content_.states[before.state]).takes
+            expected = Reason.UNKNOWN_OPTION if isinstance(event, takes) else Reason.NOT_HERE
+            assert result.rejected.reason is expected, (before.state, event, result.rejected.reason)
+    typed_at_a_button = isinstance(event, Typed) and not isinstance(content_.states[before.state], TextState)
+    if typed_at_a_button and not before.awaiting_contact:  # asked for a phone number, typing Cancel cancels
         assert (after.state, after.answers) == (before.state, before.answers)
     documents = [reply for reply in result.replies if reply.document is not None]
     if documents:  # only the summary's PDF button sends a file, and it moves nothing
-        assert isinstance(content.states[before.state], SummaryState)
+        assert isinstance(content_.states[before.state], SummaryState)
         assert isinstance(event, Choose) and event.option == "pdf"
         assert after == before
         assert documents[0].document is not None and documents[0].document.blocks
+    if result.handoff is not None:  # only from the hand-off consent, to the clinic the patient chose
+        assert isinstance(content_.states[before.state], HandoffConsentState)
+        assert result.handoff.clinic == before.handoff_clinic
+        assert isinstance(event, Choose | SharedContact)
+
+
+def answer_buttons(shown: Sequence[Button]) -> list[Button]:
+    """The shown buttons that answer or move on (not Back, Restart, the menu or the comparison)."""
+    return [button for button in shown if not isinstance(decode(button.data), MOVES_ON)]
 
 
 @st.composite
 def next_event(draw: st.DrawFn, session: Session, shown: list[Button], old: list[Button]) -> Event:
-    kind = draw(st.sampled_from(KINDS))
+    kind = draw(st.sampled_from(KINDS_OF_MOVE))
     if kind == "tap" and shown:
-        answers = [button for button in shown if not isinstance(decode(button.data), MOVES_ON)]
+        answers = answer_buttons(shown)
         pool = answers if answers and draw(st.integers(0, 9)) else shown  # mostly answer, sometimes go back
         return decode(draw(st.sampled_from(pool)).data)
     if kind == "back":
@@ -170,13 +305,14 @@ def next_event(draw: st.DrawFn, session: Session, shown: list[Button], old: list
     if kind == "old" and old:
         return decode(draw(st.sampled_from(old)).data)
     if kind == "forged":
-        data = draw(st.one_of(st.text(max_size=70), st.from_regex(r"[ctdbrsmq][0-9]{0,3}(:[a-z_0-9]{0,20})?")))
+        data = draw(st.one_of(st.text(max_size=70), st.from_regex(r"[ctdbrsmqo][0-9]{0,3}(:[a-z_0-9]{0,20})?")))
         return decode(data)
     if kind == "forged_step":
         step = draw(st.one_of(st.just(session.step), st.integers(min_value=0, max_value=10**6)))
         option = draw(
             st.one_of(
-                st.sampled_from(["ok", "skip", "pdf", "none", "agree", "11"]),
+                st.sampled_from(["ok", "skip", "pdf", "none", "agree", "11", "a_lot", "yes", "true", "k0", "k9"]),
+                st.sampled_from(["username", "phone", "cancel", "flag_yes", "sudden", "stem_cells"]),
                 st.from_regex(r"[a-z_]{1,8}", fullmatch=True),
             )
         )
@@ -204,14 +340,14 @@ def keyboard(result: Step, shown: list[Button]) -> list[Button]:
 @PROPERTY
 @given(st.data())
 def test_random_conversations_keep_the_session_valid(data: st.DataObject) -> None:
-    engine_ = engine()
+    engine_ = engines()[data.draw(st.sampled_from(sorted(engines())))]
     language = data.draw(st.sampled_from(["en", None, "es-MX", "xx"]))
-    session = engine_.new_session(language)
+    session = engine_.new_session(language).model_copy(update={"has_username": data.draw(st.booleans())})
     shown: list[Button] = []
     old: list[Button] = []
     prefix = PREFIXES[data.draw(st.sampled_from(sorted(PREFIXES)))]
     events: list[Event | str] = [Start(), *prefix] if prefix else []
-    for _ in range(data.draw(st.integers(min_value=1, max_value=60))):
+    for _ in range(len(events) + data.draw(st.integers(min_value=1, max_value=60))):
         planned = events.pop(0) if events else None
         if isinstance(planned, str):
             event = decode(find_button(shown, planned).data)
@@ -220,20 +356,75 @@ def test_random_conversations_keep_the_session_valid(data: st.DataObject) -> Non
         snapshot = session.model_copy(deep=True)
         result = engine_.step(session, event)
         assert session == snapshot, "the given session is never changed"
-        check(session, event, result)
+        check(engine_, session, event, result)
         old += shown
         shown = keyboard(result, shown)
         session = result.session
 
 
+def test_the_prefixes_lead_where_they_say() -> None:
+    """Each place a random walk may start from is reached by its taps (so the walks cover every state type)."""
+    expected = {
+        "consent": "consent",
+        "urgent": "urgent_advice",
+        "screened": "region",
+        "at_goal": "goal",
+        "at_values": "values",
+        "at_knowledge": "knowledge",
+        "at_leaning": "leaning",
+        "at_sure": "sure",
+        "at_summary": "summary",
+    }
+    for name, engine_ in engines().items():
+        expected["after_summary"] = "handoff_choice" if name == "handoff" else "own_doctor"
+        for prefix, state in expected.items():
+            session = engine_.new_session("en")
+            result = engine_.step(session, Start())
+            for tap in PREFIXES[prefix]:
+                result = engine_.step(result.session, decode(find_button(keyboard(result, []), tap).data))
+                assert result.rejected is None, (name, prefix, tap)
+            assert result.session.state == state, (name, prefix)
+
+
+def test_random_taps_reach_every_state_type() -> None:
+    """Walks like the random conversations above (from each starting place, mostly tapping a shown answer) reach
+    every type of state in the content, the hand-off ones included."""
+    wanted = {state.type for state in content().flow.states}  # type: ignore[attr-defined]
+    assert wanted <= set(KINDS)
+    reached: set[str] = set()
+    rng = random.Random(20240610)
+    for walk in range(200):
+        engine_ = engines()["handoff" if walk % 2 else "real"]
+        session = engine_.new_session("en").model_copy(update={"has_username": bool(walk % 3)})
+        result = engine_.step(session, Start())
+        for tap in PREFIXES[sorted(PREFIXES)[walk // 2 % len(PREFIXES)]]:
+            result = engine_.step(result.session, decode(find_button(keyboard(result, []), tap).data))
+        for _ in range(60):
+            reached.add(engine_.content.states[result.session.state].type)  # type: ignore[attr-defined]
+            shown = keyboard(result, [])
+            answers = answer_buttons(shown)
+            if result.session.awaiting_contact:
+                event: Event = SharedContact("+1 555 0100")
+            elif not answers or kind_of(engine_.content.states[result.session.state]).terminal:
+                break
+            elif rng.random() < 0.1 and len(answers) < len(shown):
+                event = decode(rng.choice([b for b in shown if b not in answers]).data)
+            else:
+                event = decode(rng.choice(answers).data)
+            before = result.session
+            result = engine_.step(before, event)
+            check(engine_, before, event, result)
+    assert wanted - reached == set(), f"random walks never reached: {sorted(wanted - reached)}"
+
+
 @PROPERTY
 @given(st.data())
 def test_a_tap_on_any_older_keyboard_changes_nothing(data: st.DataObject) -> None:
-    engine_ = engine()
+    engine_ = engines()[data.draw(st.sampled_from(sorted(engines())))]
     session = engine_.new_session("en")
     result = engine_.step(session, Start())
     keyboards: list[tuple[int, list[Button]]] = []
-    for _ in range(data.draw(st.integers(min_value=1, max_value=40))):
+    for _ in range(data.draw(st.integers(min_value=1, max_value=60))):
         session = result.session
         shown = keyboard(result, [])
         if shown:
@@ -251,6 +442,7 @@ def test_a_tap_on_any_older_keyboard_changes_nothing(data: st.DataObject) -> Non
     after = engine_.step(session, decode(button.data))
     assert after.session == session
     assert after.replies[0].key == "notice.stale"
+    assert after.rejected is not None and after.rejected.reason is Reason.STALE
     assert not after.changed
 
 
@@ -261,4 +453,4 @@ def test_any_unicode_typed_anywhere_is_answered(text: str) -> None:
     for state in engine_.content.flow.states:
         session = Session(state=state.id, step=5, consent=True, history=["welcome"])
         result = engine_.step(session, Typed(text))
-        check(session, Typed(text), result)
+        check(engine_, session, Typed(text), result)

@@ -36,7 +36,7 @@ from telegram import Update
 from bot.app import build_application, load_engine, start_services, stop_services
 from flows.engine import Engine
 from flows.events import Back, Choose, Done, Restart, Toggle, decode
-from flows.model import MessageState, MultiState, ResultState, ScaleState, SingleState, StopState, TextState
+from flows.states.base import StateBase
 from tests.conftest import make_settings
 from tests.fake_bot_api import BOT_USER, ApiError, FakeBotApi
 from tests.telegram_harness import OfflineRequest
@@ -248,10 +248,43 @@ FOREIGN_DATA = [
     "s:a" + "b" * 61,
     "t1:" + "o" * 62,
     "c9999999999:ok",
+    "m:",
+    "m:OPTIONS",
+    "o:",
+    "oo",
 ]
-STALE_KINDS = ["c{}:agree", "c{}:ok", "c{}:flag_no", "t{}:walking_pain", "t{}:none", "d{}", "b{}", "r{}", "c{}:5"]
+STALE_KINDS = [
+    "c{}:agree",
+    "c{}:ok",
+    "c{}:flag_no",
+    "c{}:flag_yes",
+    "c{}:sudden",
+    "t{}:walking_pain",
+    "t{}:none",
+    "d{}",
+    "b{}",
+    "r{}",
+    "c{}:5",
+    "c{}:a_lot",
+    "c{}:true",
+    "c{}:yes",
+    "c{}:stem_cells",
+    "c{}:pdf",
+    "c{}:k0",
+]
 CONFIRM_DATA = ["l:en", "l:es", "x:no", "x:yes"]  # the buttons of /language and /delete
-SPECIAL_DATA = ["m", "q", *CONFIRM_DATA, "c3:agree", "s:not_a_section"]
+# the menu, its groups (one unknown), the comparison, the question again, a section (unknown)
+SPECIAL_DATA = [
+    "m",
+    "m:options",
+    "m:general",
+    "m:no_such_group",
+    "o",
+    "q",
+    *CONFIRM_DATA,
+    "c3:agree",
+    "s:not_a_section",
+]
 
 
 def fit_callback(text: str) -> str:
@@ -694,29 +727,45 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def sensible_data(state: Any, step: int, draft: list[str], choice: int) -> str | None:
-    """What a patient who wants to get through would tap (or type, prefixed with NUL) in this state."""
-    if isinstance(state, MessageState | ResultState):
-        return f"c{step}:ok"
-    if isinstance(state, SingleState):
-        fine = [
-            o
-            for o in state.options
-            if o.action != "decline_consent"
-            and not (isinstance(o.next, str) and isinstance(engine().content.states.get(o.next), StopState))
-        ]
+SENSIBLE_ANSWERS = {  # one of these, by `choice`, for the state types that answer in turn (values, knowledge, SURE)
+    "weighted": ("a_lot", "a_little", "not_at_all"),
+    "knowledge": ("true", "false", "not_sure"),
+    "sure": ("yes", "no"),
+}
+
+
+def leads_on(option: Any) -> bool:
+    """An option that neither declines consent nor stops the guide (an emergency)."""
+    target = engine().content.states.get(option.next) if isinstance(option.next, str) else None
+    return option.action != "decline_consent" and getattr(target, "type", None) != "stop"
+
+
+def sensible_data(state: StateBase | None, step: int, draft: list[str], choice: int) -> str | None:
+    """What a patient who wants to get through would tap (or type, prefixed with NUL) in this state: consent,
+    no emergency sign (an urgent one may lead on), some ticks, a weight for each value."""
+    kind = getattr(state, "type", None)
+    if state is None or kind in ("stop", "menu"):
+        return None
+    if kind in ("safety", "single"):
+        fine = [o for o in state.options if leads_on(o)]  # type: ignore[attr-defined]
         return f"c{step}:{fine[choice % len(fine)].id}" if fine else None
-    if isinstance(state, MultiState):
+    if kind == "multi":
         if draft:
             return f"d{step}"
-        return f"t{step}:{state.options[choice % len(state.options)].id}"
-    if isinstance(state, ScaleState):
-        return f"c{step}:{state.low + choice % (state.high - state.low + 1)}"
-    if isinstance(state, TextState):
+        return f"t{step}:{state.options[choice % len(state.options)].id}"  # type: ignore[attr-defined]
+    if kind == "scale":
+        low, high = state.low, state.high  # type: ignore[attr-defined]
+        return f"c{step}:{low + choice % (high - low + 1)}"
+    if kind == "text":
         return "\x00to walk <b>&amp; to the shops 🙂"
-    if state is None or isinstance(state, StopState) or getattr(state, "type", "") == "menu":
-        return None
-    return f"c{step}:ok"  # summary and any newer kind of state: its first way on
+    if kind in SENSIBLE_ANSWERS:
+        answers = SENSIBLE_ANSWERS[kind]
+        return f"c{step}:{answers[(choice + len(draft)) % len(answers)]}"
+    if kind == "clinic_choice":
+        return f"c{step}:none"
+    if kind == "handoff_consent":
+        return f"c{step}:cancel"
+    return f"c{step}:ok"  # message, result, comparison, nudge, summary and any newer read-then-continue state
 
 
 async def run_example(people: list[Person], depth: int, choice: int, ops: list[Op]) -> None:

@@ -1,6 +1,7 @@
 """Content validation: one broken copy of the real content per rule, checked for class, file, line and message.
 
-Each test edits a copy of `content/` by string replacement and computes the expected line from the edited text,
+Each test edits a copy of `content/` (flow.yaml, sections.yaml, candidacy.yaml, clinics.yaml, decision.yaml,
+sources.yaml and texts/) in tmp_path by string replacement and computes the expected line from the edited text,
 so the tests follow the content when it grows.
 """
 
@@ -13,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from flows import problems as p
-from flows.loader import load_content
+from flows.loader import LoadResult, load_content
+from flows.readability import grade
 from flows.yamlsource import load_yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -35,6 +37,13 @@ def replace(path: Path, old: str, new: str) -> str:
     text = text.replace(old, new)
     path.write_text(text, encoding="utf-8")
     return text
+
+
+def line_after(text: str, anchor: str, fragment: str) -> int:
+    """1-based line of the first `fragment` after the (single) `anchor` in `text`."""
+    assert text.count(anchor) == 1, f"{anchor!r} should appear exactly once"
+    index = text.index(fragment, text.index(anchor))
+    return text[:index].count("\n") + 1
 
 
 def append(path: Path, extra: str) -> str:
@@ -97,6 +106,7 @@ def assert_problem(problem: p.Problem, path: Path, line: int, *fragments: str) -
     for fragment in fragments:
         assert fragment in problem.message, str(problem)
     assert problem.hint, "every problem says how to fix it"
+    assert str(problem) == f"{path}:{line}: {problem.message} ({problem.hint})"
 
 
 # --- the real content -------------------------------------------------------------------------------
@@ -129,7 +139,9 @@ def test_yaml_syntax_error(content: Path) -> None:
     assert_problem(problem, flow, line_of(text, "type: [message") + 1, "not valid YAML")
 
 
-@pytest.mark.parametrize("name", ["flow.yaml", "sections.yaml", "candidacy.yaml"])
+@pytest.mark.parametrize(
+    "name", ["flow.yaml", "sections.yaml", "candidacy.yaml", "clinics.yaml", "decision.yaml", "sources.yaml"]
+)
 def test_missing_file(content: Path, name: str) -> None:
     (content / name).unlink()
     assert_problem(only(content, p.MissingFile), content / name, 1, "not found")
@@ -201,10 +213,12 @@ def test_duplicate_state_id(content: Path) -> None:
 
 def test_duplicate_option_id(content: Path) -> None:
     flow = content / "flow.yaml"
-    old = "{id: flag_unsure, label: common.not_sure, next: urgent_cauda}"
-    text = replace(flow, old, "{id: flag_yes, label: common.not_sure, next: urgent_cauda}")
+    old = "{id: flag_yes, label: common.yes, next: urgent_advice}"  # in safety_other, before its flag_no
+    text = replace(flow, old, "{id: flag_no, label: common.yes, next: urgent_advice}")
     problem = only(content, p.DuplicateId)
-    assert_problem(problem, flow, line_of(text, "{id: flag_yes, label: common.not_sure"), "option id 'flag_yes'")
+    assert_problem(
+        problem, flow, line_of(text, "{id: flag_no, label: common.no, next: consent}"), "option id 'flag_no'"
+    )
 
 
 def test_unknown_reference_next_state(content: Path) -> None:
@@ -232,30 +246,232 @@ def test_unknown_reference_condition_on_unknown_option(content: Path) -> None:
 
 
 def test_unknown_reference_condition_test_that_does_not_fit_the_question(content: Path) -> None:
-    candidacy = content / "candidacy.yaml"
-    text = replace(candidacy, "{answer: duration, is: under_6_weeks}", "{answer: duration, includes: [under_6_weeks]}")
+    sections = content / "sections.yaml"
+    text = replace(sections, "{answer: duration, is: over_1_year}", "{answer: duration, includes: [over_1_year]}")
     problem = only(content, p.UnknownReference)
-    assert_problem(problem, candidacy, line_of(text, "{answer: duration, includes"), "'includes'", "single")
+    assert_problem(problem, sections, line_of(text, "{answer: duration, includes"), "'includes'", "(choice)")
+    assert "is, in" in problem.hint
 
 
-def test_unknown_reference_rule_to_unknown_outcome(content: Path) -> None:
+@pytest.mark.parametrize(
+    ("outcome", "rule"),
+    [
+        ("see_specialist_first", "cord_signs"),  # other rules fire for its example patient too
+        ("not_yet", "no_scan"),  # the only rule that fires for its example patient
+    ],
+)
+def test_unknown_reference_rule_to_unknown_outcome(content: Path, outcome: str, rule: str) -> None:
     candidacy = content / "candidacy.yaml"
     text = replace(
         candidacy,
-        "    outcome: see_specialist_first\n    reason: reason.cord_signs",
-        "    outcome: see_a_specialist\n    reason: reason.cord_signs",
+        f"    outcome: {outcome}\n    reason: reason.{rule}",
+        f"    outcome: see_a_specialist\n    reason: reason.{rule}",
     )
-    problem = only(content, p.UnknownReference)
-    assert_problem(problem, candidacy, line_of(text, "see_a_specialist"), "'cord_signs'", "'see_a_specialist'")
-    assert "see_specialist_first" in problem.hint
+    try:
+        result: LoadResult | None = load_content(content)
+    except StopIteration:  # flows.candidacy.evaluate, run on the example patients by flows/checks/candidacy.py
+        result = None
+    assert result is not None, (
+        f"the validator crashed (StopIteration) on rule '{rule}' pointing to an unknown outcome, instead of "
+        "reporting it: flows/checks/candidacy.py evaluates the example patients with the broken rule"
+    )
+    assert result.content is None
+    unknown = [problem for problem in result.problems if isinstance(problem, p.UnknownReference)]
+    assert len(unknown) == 1, "\n".join(map(str, result.problems))
+    assert_problem(unknown[0], candidacy, line_of(text, "see_a_specialist"), "unknown outcome 'see_a_specialist'")
+    assert "see_specialist_first" in unknown[0].hint
+    # the only other thing it may cause: its example patient no longer gets the outcome written beside them
+    assert {type(problem) for problem in result.problems} <= {p.UnknownReference, p.ExampleMismatch}
 
 
 def test_unknown_action(content: Path) -> None:
     flow = content / "flow.yaml"
-    text = replace(flow, "action: grant_consent", "action: grant_consnet")
+    text = replace(flow, "action: grant_consent,", "action: grant_consnet,")
     problem = only(content, p.UnknownAction)
     assert_problem(problem, flow, line_of(text, "grant_consnet"), "'grant_consnet'")
     assert "grant_consent" in problem.hint
+
+
+def test_unknown_source(content: Path) -> None:
+    sections = content / "sections.yaml"
+    text = replace(sections, 'sources: ["64"]', 'sources: ["640"]')
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, sections, line_of(text, '"640"'), "unknown source '640'")
+    assert "sources.yaml" in problem.hint
+
+
+def test_unknown_source_of_a_figure(content: Path) -> None:
+    decision = content / "decision.yaml"
+    text = replace(decision, 'source: "141"', 'source: "1410"')
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, decision, line_of(text, '"1410"'), "unknown source '1410'")
+
+
+def test_unknown_group_of_a_section(content: Path) -> None:
+    sections = content / "sections.yaml"
+    text = replace(
+        sections,
+        "keywords: section.about.keywords\n    group: general\n",
+        "keywords: section.about.keywords\n    group: generl\n",
+    )
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, sections, line_of(text, "group: generl"), "unknown group 'generl'")
+    assert "general" in problem.hint and "options" in problem.hint
+
+
+def test_unknown_decision_option_of_a_section(content: Path) -> None:
+    sections = content / "sections.yaml"
+    text = replace(sections, "    option: wait\n", "    option: waiting\n")
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, sections, line_of(text, "option: waiting"), "unknown option 'waiting'")
+    assert "decision.yaml" in problem.hint and "stem_cells" in problem.hint
+
+
+def test_unknown_topic_of_a_decision_option(content: Path) -> None:
+    decision = content / "decision.yaml"
+    text = replace(decision, "    section: waiting\n", "    section: waitng\n")
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, decision, line_of(text, "section: waitng"), "unknown topic 'waitng'")
+
+
+def test_nudge_must_name_a_weighted_values_question(content: Path) -> None:
+    flow = content / "flow.yaml"
+    text = replace(flow, "    values: values\n", "    values: leaning\n")
+    result = load_content(content)
+    assert result.content is None
+    line = line_of(text, "values: leaning")
+    at_values = [problem for problem in result.problems if problem.line == line]
+    assert len(at_values) == 1, "\n".join(map(str, result.problems))
+    assert_problem(at_values[0], flow, line, "'leaning' is not a weighted values question")
+    assert "values" in at_values[0].hint  # names the weighted question to use
+    nudge = line_of(text, "  - id: nudge")
+    assert all(problem.path == flow and problem.line > nudge for problem in result.problems), result.problems
+
+
+def test_nudge_conflict_with_an_unknown_value(content: Path) -> None:
+    flow = content / "flow.yaml"
+    old = "{leaning: surgery, value: few_visits, text: nudge.surgery.few_visits}"
+    text = replace(flow, old, "{leaning: surgery, value: fewer_visits, text: nudge.surgery.few_visits}")
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, flow, line_of(text, "value: fewer_visits"), "'values' has no item 'fewer_visits'")
+    assert "few_visits" in problem.hint
+
+
+# --- candidacy: example patients --------------------------------------------------------------------
+
+
+def test_rule_that_does_not_fire_for_its_example_patient(content: Path) -> None:
+    candidacy = content / "candidacy.yaml"
+    text = replace(candidacy, "    example: no_scan\n", "    example: facet_arthritis\n")
+    problem = only(content, p.ExampleMismatch)
+    assert_problem(
+        problem, candidacy, line_of(text, "example: facet_arthritis"), "'no_scan'", "example patient 'facet_arthritis'"
+    )
+
+
+def test_example_patient_with_the_wrong_outcome(content: Path) -> None:
+    candidacy = content / "candidacy.yaml"
+    old = "[facet_arthritis], mri_severity: moderate, treatments: [physio],\n"
+    old += "              health: good}\n    outcome: unclear\n"
+    assert candidacy.read_text(encoding="utf-8").endswith(old)  # the last example patient
+    text = replace(candidacy, old, old.replace("outcome: unclear", "outcome: may_be_discussed"))
+    problem = only(content, p.ExampleMismatch)
+    line = text.count("\n")  # the last line
+    assert_problem(problem, candidacy, line, "'facet_arthritis' gets 'unclear', not 'may_be_discussed'")
+
+
+def test_example_patient_with_an_answer_the_question_does_not_have(content: Path) -> None:
+    candidacy = content / "candidacy.yaml"
+    old = "mri: no_mri, treatments: [physio], health: good}"
+    text = replace(candidacy, old, "mri: no_mri, treatments: [yoga], health: good}")
+    problem = only(content, p.UnknownReference)
+    assert_problem(problem, candidacy, line_of(text, "treatments: [yoga]"), "'treatments' has no option yoga")
+    assert "physio" in problem.hint
+
+
+# --- the decision's figures -------------------------------------------------------------------------
+
+
+def test_figure_groups_that_do_not_add_up(content: Path) -> None:
+    decision = content / "decision.yaml"
+    old = "{id: no_surgery, label: figure.group.no_surgery, count: 43, rest: true}"
+    text = replace(decision, old, old.replace("43", "42"))
+    problem = only(content, p.FigureMismatch)
+    panel = line_after(text, "  - id: physio_then_surgery", "      - groups:")
+    assert_problem(problem, decision, panel, "'physio_then_surgery'", "add up to 99, not 100")
+
+
+def test_figure_range_that_cannot_reach_the_denominator(content: Path) -> None:
+    decision = content / "decision.yaml"
+    old = "{id: none, label: figure.group.no_side_effects, count: 76, high: 90, rest: true}"
+    text = replace(decision, old, old.replace("count: 76, high: 90", "count: 66, high: 70"))  # 10-24 and 66-70
+    problem = only(content, p.FigureMismatch)
+    panel = line_after(text, "  - id: surgery_side_effects", "      - groups:")
+    assert_problem(problem, decision, panel, "'surgery_side_effects'", "add up to 76-94, not 100")
+
+
+def test_caption_that_misses_a_number_of_its_figure(content: Path) -> None:
+    caption = (
+        "What happened to leg pain over about 3 years in 100 people with moderate stenosis who were not advised "
+        "surgery: better in 32, the same in 55, worse in a few."
+    )
+    path, line = set_text(content, "figure.natural_history.caption", caption)
+    problem = only(content, p.FigureMismatch)
+    assert_problem(problem, path, line, "'figure.natural_history.caption' (en)", "does not state 13", "natural_history")
+
+
+def test_spanish_caption_that_misses_a_number(content: Path) -> None:
+    caption = "Medio dolor o más desaparecido a los 12 meses: 44 de cada 100 con células, y más con la inyección falsa."
+    path, line = set_text(content, "figure.cells_vs_dummy_12_months.caption", caption, language="es")
+    problem = only(content, p.FigureMismatch)
+    assert path.name.startswith("es.")
+    assert_problem(problem, path, line, "(es)", "does not state 56")
+
+
+def test_caption_without_its_time_frame(content: Path) -> None:
+    caption = "Of 100 people who had stenosis surgery, 18 had another operation later. Source: Gerling 2016 (SPORT)."
+    path, line = set_text(content, "figure.surgery_repeat.caption", caption)
+    problem = only(content, p.FigureMismatch)
+    assert_problem(problem, path, line, "'figure.surgery_repeat.caption' (en)", "time frame '8 years'")
+    assert "figure.surgery_repeat.time_frame" in problem.hint
+
+
+def test_options_figures_line_that_misses_a_number(content: Path) -> None:
+    line_text = "About 85 in 100 improve (one NHS leaflet). Side effects in 10 to 24 in 100. Another operation later."
+    path, line = set_text(content, "option.surgery.figures", line_text)
+    problem = only(content, p.FigureMismatch)
+    assert_problem(problem, path, line, "'option.surgery.figures' (en)", "does not state 18")
+    assert "surgery_repeat" in problem.hint
+
+
+def test_figures_line_numbers_are_read_as_the_patient_sees_them(content: Path) -> None:
+    """A number inside a tag (a link's address) is not stated; one in bold is."""
+    line_text = (
+        "About <b>85</b> in 100 improve. Side effects in 10 to 24 in 100. "
+        '<a href="https://example.org/18">Another operation</a> within 8 years.'
+    )
+    path, line = set_text(content, "option.surgery.figures", line_text)
+    assert_problem(only(content, p.FigureMismatch), path, line, "does not state 18")
+    set_text(content, "option.surgery.figures", line_text.replace("</a> within", "</a> in 18 in 100 within"))
+    assert load_content(content, readability=True).problems == []
+
+
+# --- composed messages ------------------------------------------------------------------------------
+
+
+def test_comparison_over_telegrams_limit_in_one_language(content: Path) -> None:
+    """Every text is short enough on its own; the comparison they make up is too long in Spanish only."""
+    spanish = load_content(content).content
+    assert spanish is not None
+    longer = spanish.texts.get("es", "option.wait.what") + " Caminar un poco cada día ayuda." * 8
+    set_text(content, "option.wait.what", longer, language="es")
+    flow = content / "flow.yaml"
+    problem = only(content, p.TextTooLong)
+    line = line_of(flow.read_text(encoding="utf-8"), "  - id: compare")
+    assert_problem(problem, flow, line, "comparison in 'compare' (es)", "over 4096")
+    assert "decision.yaml" in problem.hint
+    length = int(problem.message.split(" has ")[1].split(" characters")[0])
+    assert 4096 < length < 4096 + 300
 
 
 # --- shape of the flow ------------------------------------------------------------------------------
@@ -263,19 +479,27 @@ def test_unknown_action(content: Path) -> None:
 
 def test_unreachable_state(content: Path) -> None:
     flow = content / "flow.yaml"
-    text = append(flow, "\n  - id: forgotten\n    type: stop\n    text: urgent.other\n")
+    text = append(flow, "\n  - id: forgotten\n    type: stop\n    text: emergency.cauda\n")
     problem = only(content, p.UnreachableState)
     assert_problem(problem, flow, line_of(text, "id: forgotten"), "'forgotten'")
 
 
-def test_dead_end_option_without_next(content: Path) -> None:
+def test_dead_end_safety_option_without_next(content: Path) -> None:
     flow = content / "flow.yaml"
-    old = "{id: flag_unsure, label: common.not_sure, next: urgent_cord}"
-    text = replace(flow, old, "{id: flag_unsure, label: common.not_sure}")
+    old = "{id: flag_yes, label: common.yes, next: urgent_advice}"  # in safety_other
+    text = replace(flow, old, "{id: flag_yes, label: common.yes}")
     problem = only(content, p.DeadEnd)
-    assert_problem(
-        problem, flow, line_of(text, "{id: flag_unsure, label: common.not_sure}"), "'flag_unsure'", "rf_cord"
-    )
+    assert_problem(problem, flow, line_of(text, "{id: flag_yes, label: common.yes}"), "'flag_yes'", "'safety_other'")
+    assert "next" in problem.hint
+
+
+def test_safety_option_cannot_run_an_action(content: Path) -> None:
+    flow = content / "flow.yaml"
+    old = "{id: flag_no, label: common.no, next: consent}"
+    text = replace(flow, old, "{id: flag_no, label: common.no, next: consent, action: grant_consent}")
+    problem = only(content, p.SchemaViolation)
+    assert_problem(problem, flow, line_of(text, "action: grant_consent}"), "safety question", "'flag_no'")
+    assert "consent" in problem.hint
 
 
 def test_dead_end_branch_list_without_default(content: Path) -> None:
@@ -395,9 +619,9 @@ def test_section_title_is_a_label(content: Path) -> None:
 
 def test_callback_too_long(content: Path) -> None:
     flow = content / "flow.yaml"
-    long_id = "up_to_one_year_" + "x" * 45
+    long_id = "up_to_three_months_" + "x" * 41
     assert len(long_id) == 60
-    text = replace(flow, "{id: up_to_1_year, label:", f"{{id: {long_id}, label:")
+    text = replace(flow, "{id: up_to_3_months, label:", f"{{id: {long_id}, label:")
     problem = only(content, p.CallbackTooLong)
     assert_problem(problem, flow, line_of(text, long_id), f"'{long_id}'", "64 bytes")
 
@@ -405,7 +629,7 @@ def test_callback_too_long(content: Path) -> None:
 def test_longest_option_id_that_fits_is_accepted(content: Path) -> None:
     flow = content / "flow.yaml"
     long_id = "u" * 53  # the longest button data for it, t999999999:<id>, is exactly 64 bytes
-    replace(flow, "{id: up_to_1_year, label:", f"{{id: {long_id}, label:")
+    replace(flow, "{id: up_to_3_months, label:", f"{{id: {long_id}, label:")
     assert load_content(content).problems == []
 
 
@@ -418,7 +642,20 @@ def test_hard_to_read_section(content: Path) -> None:
     path, line = set_text(content, "section.about.body", body)
     assert load_content(content).content is not None  # the bot starts; only `validate` checks reading grade
     problem = only(content, p.ReadabilityAboveTarget)
-    assert_problem(problem, path, line, "'section.about.body'", "grade")
+    assert_problem(problem, path, line, "'section.about.body'", "(en)", "grade", "needs 8 or below")
+
+
+def test_hard_to_read_spanish_section(content: Path) -> None:
+    body = (
+        "La administración percutánea de células estromales mesenquimales autólogas demuestra características "
+        "metodológicas heterogéneas, documentación radiológica inconsistente y evaluación longitudinal insuficiente "
+        "de resultados neurológicos funcionales en enfermedades degenerativas."
+    )
+    assert grade("es", body) < 70
+    path, line = set_text(content, "section.about.body", body, language="es")
+    assert load_content(content).content is not None  # only `validate` (readability on) checks reading level
+    problem = only(content, p.ReadabilityAboveTarget)
+    assert_problem(problem, path, line, "'section.about.body'", "(es)", "Fernández-Huerta", "needs 70 or above")
 
 
 # --- reporting --------------------------------------------------------------------------------------
@@ -427,12 +664,16 @@ def test_hard_to_read_section(content: Path) -> None:
 def test_every_problem_of_one_run_is_reported(content: Path) -> None:
     flow = content / "flow.yaml"
     candidacy = content / "candidacy.yaml"
-    replace(flow, "action: grant_consent", "action: grant_consnet")
+    sections = content / "sections.yaml"
+    replace(flow, "action: grant_consent,", "action: grant_consnet,")
     flow_text = replace(flow, "    text: info_only\n", "    text: info_only_page\n")
     texts, html_line = set_text(content, "region.ask", "Thank you & welcome.")
     candidacy_text = replace(
-        candidacy, "    outcome: not_yet\n    reason: reason.no_scan", "    outcome: later\n    reason: reason.no_scan"
+        candidacy,
+        "    outcome: not_yet\n    reason: reason.chiropractic_only",
+        "    outcome: unclear\n    reason: reason.chiropractic_only",
     )
+    sections_text = replace(sections, 'sources: ["64"]', 'sources: ["640"]')
     result = load_content(content)
     assert result.content is None
     found = {(type(problem), problem.path, problem.line) for problem in result.problems}
@@ -440,7 +681,8 @@ def test_every_problem_of_one_run_is_reported(content: Path) -> None:
         (p.UnknownAction, flow, line_of(flow_text, "grant_consnet")),
         (p.MissingText, flow, line_of(flow_text, "info_only_page")),
         (p.InvalidHtml, texts, html_line),
-        (p.UnknownReference, candidacy, line_of(candidacy_text, "outcome: later")),
+        (p.ExampleMismatch, candidacy, line_after(candidacy_text, "only chiropractic tried", "outcome: not_yet")),
+        (p.UnknownReference, sections, line_of(sections_text, '"640"')),
     }
 
 
@@ -458,7 +700,7 @@ def test_shape_problems_in_several_files_are_all_reported(content: Path) -> None
 
 def test_problem_prints_as_path_line_message_hint(content: Path) -> None:
     flow = content / "flow.yaml"
-    text = replace(flow, "action: grant_consent", "action: grant_consnet")
+    text = replace(flow, "action: grant_consent,", "action: grant_consnet,")
     problem = only(content, p.UnknownAction)
     line = line_of(text, "grant_consnet")
     assert str(problem) == f"{flow}:{line}: {problem.message} ({problem.hint})"

@@ -20,13 +20,14 @@ from bot.storage import SqliteStore, StorageError
 from bot.webhook import MAX_BODY_BYTES, create_asgi_app
 from tests.conftest import ROOT, TOKEN, BotEnv
 from tests.telegram_harness import callback_update, message_update
+from tests.test_telegram_decision_aid import Patient, text_of
 
 
-async def screened(env: BotEnv, chat_id: int = 4242) -> None:
-    user = env.user(chat_id)
-    await user.send("/start")
-    for label in ("Continue", "Yes, I agree", "No", "No", "No"):
-        await user.tap(label)
+async def screened(env: BotEnv, chat_id: int = 4242) -> Patient:
+    """A patient who cleared the safety questions and consented: the first intake question is next."""
+    p = Patient.of(env, chat_id)
+    await p.consent()
+    return p
 
 
 async def answers(env: BotEnv, chat_id: int = 4242) -> dict[str, object]:
@@ -42,8 +43,7 @@ def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
 
 
 async def test_a_redelivered_update_is_applied_once(bot_env: BotEnv) -> None:
-    await screened(bot_env)
-    user = bot_env.user()
+    user = (await screened(bot_env)).user
     message = user.last_keyboard_message()
     raw = callback_update(4242, message["reply_markup"]["inline_keyboard"][1][0]["callback_data"], message)  # neck
     await user.feed(raw)
@@ -51,30 +51,30 @@ async def test_a_redelivered_update_is_applied_once(bot_env: BotEnv) -> None:
     sent = await user.feed(json.loads(json.dumps(raw)))  # Telegram sends the same update again after a crash
     assert await answers(bot_env) == {"region": "neck"}
     assert await bot_env.store.execute_fetchall("SELECT step FROM sessions") == step_after_first
-    assert "Which of these do you have" in sent[-1]["text"]  # they see where they are, nothing stale
+    assert Patient.of(bot_env).says(sent[-1], "neck_symptoms.ask")  # they see where they are, nothing stale
     popups = [c.get("text") for c in bot_env.api.sent(method="answerCallbackQuery")]
     assert "out of date" not in str(popups[-1])
 
 
 async def test_a_locked_database_is_waited_for_then_reported_kindly(bot_env: BotEnv) -> None:
-    await screened(bot_env)
+    p = await screened(bot_env)
     await bot_env.store.db.execute("PRAGMA busy_timeout=50")
     other = sqlite3.connect(bot_env.settings.database_path, timeout=0, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # a second process holds the write lock
     try:
-        user = bot_env.user()
-        sent = await user.tap("Low back and legs")
-        assert sent[-1]["text"].startswith("Sorry, we are very busy right now")
+        sent = await p.tap("low_back")
+        assert p.says(sent[-1], "bot.busy")
         assert await answers(bot_env) == {}
     finally:
         other.execute("ROLLBACK")
-    sent = await user.tap("Low back and legs")  # the same, still current button works afterwards
+    sent = await p.tap("low_back")  # the same, still current button works afterwards
     assert await answers(bot_env) == {"region": "low_back"}
     other.execute("BEGIN IMMEDIATE")
     asyncio.get_running_loop().call_later(0.1, other.execute, "COMMIT")  # released while the update waits
-    await user.tap("Weak legs or feet")
+    await p.tap("toggle:weakness")
     other.close()
-    assert "✅ Weak legs or feet" in [b["text"] for b in user.buttons()]
+    ticked = f"{text_of('common.tick_on')} {text_of('leg_symptoms.weakness')}"
+    assert ticked in [b["text"] for b in p.user.buttons()]  # ticked once the lock was released
 
 
 async def test_a_damaged_database_file_is_named_with_what_to_do(tmp_path: Path) -> None:
@@ -89,8 +89,8 @@ async def test_a_damaged_database_file_is_named_with_what_to_do(tmp_path: Path) 
 
 
 async def test_backup_makes_a_consistent_copy_while_the_bot_runs(bot_env: BotEnv, tmp_path: Path) -> None:
-    await screened(bot_env)
-    await bot_env.user().tap("Low back and legs")
+    p = await screened(bot_env)
+    await p.tap("low_back")
     copy = tmp_path / "backups" / "copy.sqlite3"
     result = run_cli("backup", str(copy), database=bot_env.settings.database_path)
     assert result.returncode == 0, result.stderr
@@ -114,24 +114,23 @@ async def test_retention_erases_idle_chats_only(bot_env: BotEnv) -> None:
 
 
 async def test_export_gives_a_chat_its_data(bot_env: BotEnv) -> None:
-    await screened(bot_env)
-    await bot_env.user().tap("Low back and legs")
+    p = await screened(bot_env)
+    await p.tap("low_back")
     result = run_cli("export", "4242", database=bot_env.settings.database_path)
     data = json.loads(result.stdout)
     assert data["sessions"][0]["answers"] == {"region": "low_back"}
     assert data["sessions"][0]["consent_at"] and data["sessions"][0]["consent_version"]  # what, when, which text
-    assert [e["stage"] for e in data["events"]] == ["started", "consented", "screened"]
+    assert [e["stage"] for e in data["events"]] == ["started", "consented"]  # 'screened' has no chat id
 
 
 async def test_delete_leaves_no_answer_or_typed_text_in_the_file(bot_env: BotEnv) -> None:
-    await screened(bot_env)
-    user = bot_env.user()
-    await user.tap("Low back and legs")
-    await user.tap("Weak legs or feet")
-    await user.tap("Done")
-    await user.send("/menu")
-    await user.send("/delete")
-    await user.tap("Yes, erase")
+    p = await screened(bot_env)
+    await p.tap("low_back")
+    await p.tap("toggle:weakness")
+    await p.tap("done")
+    await p.send("/menu")
+    await p.send("/delete")
+    await p.user.tap(text_of("bot.delete_yes"))
     await bot_env.store.close()
     database = bot_env.settings.database_path
     raw = b"".join(p.read_bytes() for p in (database, Path(f"{database}-wal")) if p.exists())
@@ -155,25 +154,32 @@ async def test_debug_logs_hold_no_token_no_answers_and_no_typed_text(bot_env: Bo
     keep.addFilter(root.handlers[0].filters[0])
     root.addHandler(keep)
     try:
-        user = bot_env.user()
-        await screened(bot_env)
-        for label in (
-            "Low back and legs",
-            "Weak legs or feet",
-            "Done",
-            "More than a year",
-            "7",
-            "No",
-            "Physiotherapy",
-            "Done",
-            "Good",
-            "Avoiding surgery",
-            "Done",
-        ):
-            await user.tap(label)
-        await user.send("dance at my granddaughter's wedding")
+        p = await screened(bot_env)
+        await p.answer_intake(
+            {
+                "region": "low_back",
+                "leg_symptoms": ["weakness"],
+                "duration": "over_1_year",
+                "pain": 7,
+                "mri": "had_mri",
+                "mri_findings": ["bulging_disc"],
+                "mri_severity": "severe",
+                "treatments": ["physio"],
+                "health": "good",
+            },
+            goal="dance at my granddaughter's wedding",
+        )
+        await p.to_summary(leaning="stem_cells", weights={"avoid_surgery": "a_lot"})
         bot_env.api.inject("500", "sendMessage")
-        await user.tap("Continue")
+        await p.tap("ok")
+        urgent = Patient.of(bot_env, chat_id=4243)  # the safety questions' outcomes stay out of the logs too
+        await urgent.start()
+        for answer in ("ok", "flag_no", "flag_no", "flag_no", "flag_yes", "agree"):
+            await urgent.tap(answer)
+        emergency = Patient.of(bot_env, chat_id=4244)
+        await emergency.start()
+        await emergency.tap("ok")
+        await emergency.tap("flag_yes")
     finally:
         root.handlers[:] = saved_handlers
         root.setLevel(saved_level)
@@ -189,6 +195,10 @@ async def test_debug_logs_hold_no_token_no_answers_and_no_typed_text(bot_env: Bo
         "avoid_surgery",
         "leg_symptoms",
         "mri_severity",
+        "stem_cells",
+        "urgent",
+        "emergency",
+        "red_flag",
     ):  # state names tell the path, so they stay out too
         assert private not in text, private
 
@@ -246,8 +256,7 @@ async def test_the_webhook_gate_rejects_and_processes_nothing(bot_env: BotEnv) -
 
 
 async def test_update_ids_that_restart_lower_are_still_applied(bot_env: BotEnv) -> None:
-    await screened(bot_env)
-    user = bot_env.user()
+    user = (await screened(bot_env)).user
     message = user.last_keyboard_message()
     raw = callback_update(4242, message["reply_markup"]["inline_keyboard"][0][0]["callback_data"], message)
     raw["update_id"] = 1  # Telegram picks new ids at random after a week without updates

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import functools
 import http.client
 import json
 import os
@@ -17,6 +18,8 @@ from typing import Any
 
 import pytest
 
+from flows.loader import load_content
+from flows.texts import Texts
 from tests.fake_bot_api import Call
 from tests.fake_bot_server import FakeBotServer
 from tests.telegram_harness import callback_update, message_update
@@ -41,15 +44,25 @@ START_TIMEOUT_S = 20.0
 STEP_TIMEOUT_S = 10.0
 MESSAGE_METHODS = ("sendMessage", "editMessageText")
 
-WELCOME = "This guide helps you think"
-CONSENT = "Before we ask about your health"
-SAFETY_1, SAFETY_2, SAFETY_3 = "(1 of 3)", "(2 of 3)", "(3 of 3)"
-REGION = "Where are your symptoms mostly?"
-LEGS = "Which of these do you have?"
-DURATION = "How long have you had these symptoms?"
-PAIN = "how bad is the pain?"
-MRI = "Have you had an MRI scan of your spine?"
-WELCOME_BACK = "Welcome back"
+SAFETY_KEYS = ("safety.cauda", "safety.legs", "safety.neck", "safety.other")  # the four, asked before consent
+VALUE_KEYS = tuple(
+    f"values.{v}" for v in ("avoid_surgery", "proven", "low_cost", "quick_return", "few_visits", "stay_near_home")
+)
+STATEMENT_KEYS = ("knowledge.waiting", "knowledge.cells_proven", "knowledge.surgery_sure")
+SURE_KEYS = ("sure.sure", "sure.understand", "sure.values", "sure.support")
+
+
+@functools.cache
+def _texts() -> Texts:
+    loaded = load_content(CONTENT)
+    assert loaded.content is not None, loaded.problems
+    return loaded.content.texts
+
+
+def en(key: str) -> str:
+    """The first line of the English text for `key`, as the bot sends it: a black-box test sees no text keys,
+    so it looks for their texts (wording changes in content/ do not break it)."""
+    return next(line.strip() for line in _texts().get("en", key).splitlines() if line.strip())
 
 
 # --- the bot process ----------------------------------------------------------------------------------
@@ -253,13 +266,28 @@ class Patient:
         return self.act(raw, expect, timeout)
 
     def through_safety_questions(self) -> None:
-        """/start, Continue, consent, and 'No' to the three safety questions: the region question shows."""
-        self.send("/start", WELCOME)
-        self.tap("Continue", CONSENT)
-        self.tap("Yes, I agree", SAFETY_1)
-        self.tap("No", SAFETY_2)
-        self.tap("No", SAFETY_3)
-        self.tap("No", REGION)
+        """'No' to each of the four safety questions, from the first: the consent question shows."""
+        for following in [*SAFETY_KEYS[1:], "consent.ask"]:
+            self.tap(en("common.no"), en(following))
+
+    def to_the_first_question(self) -> None:
+        """/start, Continue, the safety questions, consent: the region question shows."""
+        self.send("/start", en("welcome"))
+        self.tap(en("common.continue"), en(SAFETY_KEYS[0]))
+        self.through_safety_questions()
+        self.tap(en("consent.agree"), en("region.ask"))
+
+    def answer_series(
+        self, labels: list[str], keys: tuple[str, ...], first: int = 0, after: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Answer a series asked one item at a time (its items show the texts of `keys`), from item `first`: tap
+        `labels[i]` for each; `after` shows once the last item is answered. Returns the messages since the first tap."""
+        seen: list[dict[str, Any]] = []
+        for index, label in enumerate(labels, start=first):
+            following = en(keys[index + 1]) if index + 1 < len(keys) else after
+            assert following is not None, "what shows after the last item?"
+            seen += self.tap(label, following)
+        return seen
 
 
 def confirmed_up_to(server: FakeBotServer, update_id: int) -> bool:
@@ -300,6 +328,22 @@ def test_fake_server_answers_form_and_json_calls_and_rejects_a_wrong_token(serve
 # --- the real process -------------------------------------------------------------------------------
 
 
+def kill_and_restart(tmp_path: Path, server: FakeBotServer, bots: list[BotProcess], patient: Patient) -> BotProcess:
+    """SIGKILL the bot once its last update is confirmed (no shutdown, no flush), and start it again."""
+    wait(patient.bot, lambda: confirmed_up_to(server, patient.last_update_id), "getUpdates to confirm the last update")
+    patient.bot.kill()
+    patient.bot = start_polling_bot(tmp_path, server, bots)
+    return patient.bot
+
+
+def assert_same_question_again(sent: list[dict[str, Any]], question: dict[str, Any]) -> None:
+    """After /start: welcome back, then the question the patient was on, with the same buttons; no welcome."""
+    assert en("notice.welcome_back") in sent[0]["text"], sent
+    assert sent[-1]["text"] == question["text"]  # the same question...
+    assert markup_of(sent[-1]) == markup_of(question)  # ...with the same buttons
+    assert not any(en("welcome") in p["text"] for p in sent)
+
+
 @pytest.mark.slow
 def test_a_restart_mid_conversation_keeps_the_answers_and_the_current_question(
     tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]
@@ -307,29 +351,70 @@ def test_a_restart_mid_conversation_keeps_the_answers_and_the_current_question(
     database = tmp_path / "bot.sqlite3"
     bot = start_polling_bot(tmp_path, server, bots)
     patient = Patient(server, bot, chat_id=31001)
-    patient.through_safety_questions()
-    patient.tap("Low back and legs", LEGS)
-    patient.tap("Leg pain on walking", "✅ Leg pain on walking")  # ticked in place
-    before = patient.tap("Done", DURATION)
-    question = next(p for p in before if DURATION in shown(p))
-    wait(bot, lambda: confirmed_up_to(server, patient.last_update_id), "getUpdates to confirm the last update")
+    patient.to_the_first_question()
+    patient.tap(en("region.low_back"), en("leg_symptoms.ask"))
+    ticked = f"{en('common.tick_on')} {en('leg_symptoms.walking_pain')}"
+    patient.tap(en("leg_symptoms.walking_pain"), ticked)  # ticked in place
+    before = patient.tap(en("common.done"), en("duration.ask"))
+    question = next(p for p in before if en("duration.ask") in shown(p))
     assert stored_answers(database, 31001) == {"region": "low_back", "leg_symptoms": ["walking_pain"]}
 
-    bot.kill()  # SIGKILL: no shutdown, no flush
-    bot = start_polling_bot(tmp_path, server, bots)
-    patient.bot = bot
+    kill_and_restart(tmp_path, server, bots, patient)
+    assert_same_question_again(patient.send("/start", en("duration.ask")), question)
 
-    sent = patient.send("/start", DURATION)
-    assert WELCOME_BACK in sent[0]["text"], sent
-    assert sent[-1]["text"] == question["text"]  # the same question...
-    assert markup_of(sent[-1]) == markup_of(question)  # ...with the same buttons
-    assert not any(WELCOME in p["text"] for p in sent)
-
-    patient.tap("More than a year", PAIN)
-    patient.tap("6", MRI)
+    patient.tap(en("duration.over_1_year"), en("pain.ask"))
+    patient.tap("6", en("mri.ask"))
     answers = stored_answers(database, 31001)
     assert answers == {"region": "low_back", "leg_symptoms": ["walking_pain"], "duration": "over_1_year", "pain": 6}
     assert db_rows(database, "SELECT state, active FROM sessions WHERE chat_id = 31001") == [("mri", 1)]
+
+    # On to the values, weighed one at a time in place: a kill halfway through loses none of those weighed.
+    patient.tap(en("common.no"), en("treatments.ask"))
+    patient.tap(en("treatments.physio"), f"{en('common.tick_on')} {en('treatments.physio')}")
+    patient.tap(en("common.done"), en("health.ask"))
+    patient.tap(en("health.good"), en("goal.ask"))
+    patient.tap(en("common.skip"), en("result.intro"))
+    patient.tap(en("common.continue"), en("comparison.intro"))
+    patient.tap(en("common.continue"), en(VALUE_KEYS[0]))
+    weighed = patient.answer_series([en("weighted.a_lot"), en("weighted.a_little"), en("weighted.a_lot")], VALUE_KEYS)
+    question = next(p for p in reversed(weighed) if en(VALUE_KEYS[3]) in shown(p))
+    assert "values" not in stored_answers(database, 31001)  # kept once all six are weighed
+
+    kill_and_restart(tmp_path, server, bots, patient)
+    assert_same_question_again(patient.send("/start", en(VALUE_KEYS[3])), question)
+
+    levels = [en("weighted.not_at_all"), en("weighted.a_little"), en("weighted.not_at_all")]
+    patient.answer_series(levels, VALUE_KEYS, first=3, after=en(STATEMENT_KEYS[0]))
+    truths = [en("common.true"), en("common.false"), en("common.not_sure")]
+    explained = patient.answer_series(truths, STATEMENT_KEYS, after=en("leaning.ask"))
+    for why in ("knowledge.waiting_why", "knowledge.cells_proven_why", "knowledge.surgery_sure_why"):
+        assert sum(en(why) in p["text"] for p in explained) == 1, why  # each answer is explained, once
+    patient.tap(en("leaning.exercise"), en(SURE_KEYS[0]))  # no value it conflicts with matters a lot: no nudge
+    patient.answer_series([en("common.yes")] * 4, SURE_KEYS, after=en("sure.high"))
+    patient.tap(en("common.continue"), en("summary.intro"))
+    patient.tap(en("common.continue"), en("own_doctor"))  # no clinic is offered to this patient
+    patient.tap(en("summary.to_topics"), en("menu.intro"))
+
+    assert stored_answers(database, 31001) == {
+        "region": "low_back",
+        "leg_symptoms": ["walking_pain"],
+        "duration": "over_1_year",
+        "pain": 6,
+        "mri": "no_mri",
+        "treatments": ["physio"],
+        "health": "good",
+        "values": {
+            "avoid_surgery": "a_lot",
+            "proven": "a_little",
+            "low_cost": "a_lot",
+            "quick_return": "not_at_all",
+            "few_visits": "a_little",
+            "stay_near_home": "not_at_all",
+        },
+        "leaning": "exercise",
+        "sure": 4,
+    }
+    assert db_rows(database, "SELECT state, active FROM sessions WHERE chat_id = 31001") == [("menu", 1)]
 
 
 @pytest.mark.slow
@@ -339,18 +424,18 @@ def test_injected_faults_are_survived_and_no_answer_is_lost(
     database = tmp_path / "bot.sqlite3"
     bot = start_polling_bot(tmp_path, server, bots)
     first = Patient(server, bot, chat_id=32001)
-    first.send("/start", WELCOME)
+    first.send("/start", en("welcome"))
 
     # 429: the bot waits as long as it was told, then the message is delivered, once.
     server.api.inject("429", "sendMessage", retry_after=1)
-    first.tap("Continue", CONSENT)
+    first.tap(en("common.continue"), en(SAFETY_KEYS[0]))
     attempts = server.statuses("sendMessage")
     flood = [at for at, status in attempts if status == 429]
     assert len(flood) == 1, attempts
     delivered = [at for at, status in attempts if status == 200 and at > flood[0]]
     assert delivered, attempts
     assert delivered[0] - flood[0] >= 0.95, f"retried {delivered[0] - flood[0]:.2f} s after a 429 asking for 1 s"
-    assert sum(CONSENT in p["text"] for p in first.sent()) == 1
+    assert sum(en(SAFETY_KEYS[0]) in p["text"] for p in first.sent()) == 1
 
     # 403 for a second chat: it is marked inactive; the first chat is still served.
     second = Patient(server, bot, chat_id=32002)
@@ -362,21 +447,19 @@ def test_injected_faults_are_survived_and_no_answer_is_lost(
         "chat 32002 to be marked inactive after a 403",
     )
     assert second.sent() == []
-    first.tap("Yes, I agree", SAFETY_1)
-    first.tap("No", SAFETY_2)
-    first.tap("No", SAFETY_3)
-    first.tap("No", REGION)
+    first.through_safety_questions()
+    first.tap(en("consent.agree"), en("region.ask"))
 
     # A timeout: the answer is stored at once, and the question arrives after the retry.
     server.api.inject("timeout", "sendMessage")
-    first.tap("Low back and legs", LEGS, timeout=20)
+    first.tap(en("region.low_back"), en("leg_symptoms.ask"), timeout=20)
     timed_out = [at for at, status in server.statuses("sendMessage") if status == 0]
     assert len(timed_out) == 1
-    assert sum(LEGS in p["text"] for p in first.sent()) == 1
+    assert sum(en("leg_symptoms.ask") in p["text"] for p in first.sent()) == 1
     assert stored_answers(database, first.chat_id) == {"region": "low_back"}
-    first.tap("Leg pain on walking", "✅ Leg pain on walking")
-    first.tap("Done", DURATION)
-    first.tap("More than a year", PAIN)
+    first.tap(en("leg_symptoms.walking_pain"), f"{en('common.tick_on')} {en('leg_symptoms.walking_pain')}")
+    first.tap(en("common.done"), en("duration.ask"))
+    first.tap(en("duration.over_1_year"), en("pain.ask"))
 
     assert stored_answers(database, first.chat_id) == {
         "region": "low_back",
@@ -396,22 +479,22 @@ def test_the_token_never_appears_in_logs_or_messages_even_on_errors(
     bot = start_polling_bot(tmp_path, server, bots)
     wait(bot, lambda: any(s == 500 for _, s in server.statuses("getUpdates")), "the 500 on getUpdates")
     patient = Patient(server, bot, chat_id=33001)
-    patient.send("/start", WELCOME, timeout=20)  # polling resumes after the 500
+    patient.send("/start", en("welcome"), timeout=20)  # polling resumes after the 500
 
     server.api.inject("429", "sendMessage", retry_after=1)
-    patient.tap("Continue", CONSENT)
+    patient.tap(en("common.continue"), en(SAFETY_KEYS[0]))
     server.api.inject("timeout", "sendMessage")
-    patient.tap("Yes, I agree", SAFETY_1)
+    patient.tap(en("common.no"), en(SAFETY_KEYS[1]))
     for _ in range(4):  # more than the bot retries: the error handler runs and tells the user
         server.api.inject("500", "sendMessage")
-    patient.tap("No", "Sorry, something went wrong", timeout=20)
+    patient.tap(en("common.no"), en("bot.error"), timeout=20)
     blocked = Patient(server, bot, chat_id=33002)
     server.api.inject("403", "sendMessage")
     server.push_update(message_update(blocked.chat_id, "/start"))
     database = tmp_path / "bot.sqlite3"
     query = "SELECT active FROM sessions WHERE chat_id = ?"
     wait(bot, lambda: db_rows(database, query, (blocked.chat_id,)) == [(0,)], "chat 33002 to be marked inactive")
-    patient.send("/help", SAFETY_2)  # still served
+    patient.send("/help", en(SAFETY_KEYS[2]))  # still served, on the question after the one answered
     exit_code = bot.stop()  # a clean shutdown logs too
 
     log = "\n".join(started.log_text() for started in bots)
@@ -501,14 +584,14 @@ def test_webhook_mode_checks_the_secret_and_processes_each_update_once(
     start = json.dumps(message_update(patient.chat_id, "/start")).encode()
     assert http_call(port, "POST", "/hook", start, right)[0] == 200
     wait(bot, lambda: patient.sent(), "the reply to /start")
-    assert WELCOME in patient.sent()[0]["text"]
+    assert en("welcome") in patient.sent()[0]["text"]
     assert http_call(port, "POST", "/hook", start, right)[0] == 200  # Telegram redelivers: same update_id
     help_update = json.dumps(message_update(patient.chat_id, "/help")).encode()
     assert http_call(port, "POST", "/hook", help_update, right)[0] == 200
     wait(bot, lambda: len(patient.sent()) >= 3, "the reply to /help")  # help text, then the question again
     time.sleep(0.3)  # room for a (wrong) second processing of the repeated /start to show up
     texts = [p["text"] for p in patient.sent()]
-    assert sum(WELCOME in t for t in texts) == 2, texts  # once for /start, once again under /help
+    assert sum(en("welcome") in t for t in texts) == 2, texts  # once for /start, once again under /help
     assert len(texts) == 3, texts
 
     assert not [c for c in server.calls() if int(c.params.get("chat_id", 0) or 0) == 34009]

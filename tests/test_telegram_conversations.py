@@ -11,84 +11,79 @@ from bot.plaintext import to_plain
 from tests.conftest import BotEnv, make_settings
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_harness import OfflineRequest, TelegramUser
+from tests.test_telegram_decision_aid import OPTIONS, Patient, example, text_of, visible
 
 
-async def screen_ok(user: TelegramUser) -> None:
-    """From /start through consent and the three safety questions, answering 'No'."""
-    await user.send("/start")
-    await user.tap("Continue")
-    await user.tap("Yes, I agree")
-    for _ in range(3):
-        await user.tap("No")
-
-
-async def stored_answers(env: BotEnv, chat_id: int = 4242) -> dict[str, object]:
-    rows = await env.store.execute_fetchall("SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
-    return json.loads(rows[0][0]) if rows else {}
+def said(key: str, answer_key: str, language: str = "en") -> str:
+    """An answer as the result and the summary name it: 'Question: answer'."""
+    return f"{text_of(key, language)}: {text_of(answer_key, language)}"
 
 
 async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    await screen_ok(user)
-    assert "Where are your symptoms" in user.last_text()
-    await user.tap("Low back")
-    await user.tap("Leg pain on walking")
-    assert "✅ Leg pain on walking, eased by sitting" in [b["text"] for b in user.buttons()]  # ticked in place
-    await user.tap("Done")
-    await user.tap("More than a year")
-    await user.tap("6")
-    await user.tap("Yes")  # had an MRI
-    await user.tap("Bulging disc")
-    await user.tap("Done")
-    await user.tap("Moderate")
-    await user.tap("Physiotherapy")
-    await user.tap("Done")
-    await user.tap("Good")
-    await user.tap("Avoiding surgery")
-    assert "✅ Avoiding surgery" in [b["text"] for b in user.buttons()]
-    await user.tap("Done")
-    sent = await user.send("walk to the shops")
-    result = to_plain(sent[-1]["text"])
-    assert "Your answers match the profile clinics describe" in result
-    assert "MRI showed: Bulging disc" in result  # the answers behind the result are named
-    assert "What you said matters to you:" in result
-    assert "Avoiding surgery: waiting, exercise and physio need no operation" in result
-    assert "Cost:" not in result  # only what was ticked is reflected
-    assert "not a diagnosis" in result
-    assert [b["text"] for b in user.buttons()] == ["Continue", "⬅️ Back"]
+    p = Patient.of(bot_env)
+    await p.consent()
+    await p.tap("low_back")
+    await p.tap("toggle:walking_pain")
+    ticked = f"{text_of('common.tick_on')} {text_of('leg_symptoms.walking_pain')}"
+    assert ticked in [b["text"] for b in p.user.buttons()]  # ticked in place
+    await p.tap("done")
+    await p.tap("over_1_year")
+    await p.tap("6")
+    await p.tap("had_mri")
+    await p.tap("toggle:bulging_disc")
+    await p.tap("done")
+    await p.tap("moderate")
+    await p.tap("toggle:physio")
+    await p.tap("done")
+    await p.tap("good")
+    sent = await p.send("walk to the shops")
+    result = sent[-1]
+    assert p.says(result, "outcome.may_be_discussed.title") and p.says(result, "reason.clinic_profile")
+    assert said("mri_findings.short", "mri_findings.bulging_disc") in result["text"]  # the answers behind it
+    assert p.says(result, "result.disclaimer")  # not a diagnosis
+    assert p.says(result, "result.disclosure")  # who is behind the guide
+    assert p.names() == ["ok", "back"]
 
-    await user.tap("Continue")
-    assert "Where are you leaning now?" in user.last_text()
-    await user.tap("Exercise or physio")
-    assert "(1 of 4)" in user.last_text()
-    for _ in range(4):
-        await user.tap("Yes")
-    assert "You seem ready to talk about your choice" in user.last_text()
-    sent = await user.tap("Continue")
-    summary = to_plain(sent[-1]["text"])
-    assert "Your summary." in summary
-    assert "Where it is: Low back and legs" in summary
-    assert "Matters most: Avoiding surgery" in summary
-    assert "Leaning towards: Exercise or physio" in summary
-    assert "Your goal: walk to the shops" in summary
-    assert "Your answers match the profile clinics describe" in summary
-    assert "Topics that fit you" in summary and "All options side by side" in summary  # avoiding surgery
-    assert [b["text"] for b in user.buttons()] == ["📄 Get it as a PDF", "Continue", "⬅️ Back"]
+    await p.tap("ok")  # the result
+    await p.tap("ok")  # the comparison
+    sent = await p.weigh({"avoid_surgery": "a_lot", "low_cost": "a_little"})
+    reflection = sent[0]  # what matters a lot to them, and how the options compare on it
+    assert p.says(reflection, "weighted.reflect_heading") and p.says(reflection, "values.reflect.avoid_surgery")
+    assert not p.says(reflection, "values.reflect.low_cost")  # only what matters a lot is reflected
+    await p.knowledge_check()
+    await p.tap("exercise")
+    await p.sure(("yes",) * 4)
+    sent = await p.tap("ok")
+    summary = sent[-1]
+    assert p.says(summary, "summary.intro")
+    for line in (
+        said("region.short", "region.low_back"),
+        said("leaning.short", "leaning.exercise"),
+        f"{text_of('goal.short')}: walk to the shops",
+        said("values.short", "values.avoid_surgery").replace("<b>", "").replace("</b>", ""),
+        to_plain(text_of("values.reflect.avoid_surgery")),
+        text_of("outcome.may_be_discussed.title"),
+        text_of("summary.topics"),
+        text_of("section.exercise.title"),  # the topic of their leaning fits them
+    ):
+        assert line in visible(summary), line
+    assert p.names() == ["pdf", "ok", "back"]
 
-    answers_before_pdf = await stored_answers(bot_env)
-    sent = await user.tap("Get it as a PDF")
+    answers_before_pdf = await p.answers()
+    sent = await p.tap("pdf")
     assert sent == []  # a file, no new message
     documents = bot_env.api.sent(chat_id=4242, method="sendDocument")
-    assert len(documents) == 1
-    assert "Your summary as a PDF" in documents[0]["caption"]
+    assert len(documents) == 1 and p.says(documents[0]["caption"], "summary.pdf_caption")
     assert len(bot_env.api.documents) == 1 and bot_env.api.documents[0].startswith(b"%PDF")
-    assert await stored_answers(bot_env) == answers_before_pdf
-    assert "Continue" in [b["text"] for b in user.buttons()]  # still on the summary
+    assert await p.answers() == answers_before_pdf
+    assert await p.state() == "summary" and "ok" in p.names()  # still on the summary
 
-    sent = await user.tap("Continue")
-    assert "Topics" in sent[-1]["text"]
-    assert "The topics that fit your answers are at the top." in to_plain(sent[-1]["text"])
-    assert await stored_answers(bot_env) == {
+    sent = await p.tap("ok")
+    assert p.says(sent[-1], "own_doctor")
+    sent = await p.tap("ok")
+    assert p.says(sent[-1], "menu.intro") and p.says(sent[-1], "menu.for_you")
+    assert p.names()[:2] == ["comparison", "section:exercise"]  # the comparison, then the topics that fit
+    assert await p.answers() == {
         "region": "low_back",
         "leg_symptoms": ["walking_pain"],
         "duration": "over_1_year",
@@ -98,109 +93,101 @@ async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv
         "mri_severity": "moderate",
         "treatments": ["physio"],
         "health": "good",
-        "values": ["avoid_surgery"],
         "goal": "walk to the shops",
+        "values": {
+            "avoid_surgery": "a_lot",
+            "proven": "not_at_all",
+            "low_cost": "a_little",
+            "quick_return": "not_at_all",
+            "few_visits": "not_at_all",
+            "stay_near_home": "not_at_all",
+        },
         "leaning": "exercise",
-        "sure_sure": "yes",
-        "sure_understand": "yes",
-        "sure_values": "yes",
-        "sure_support": "yes",
+        "sure": 4,
     }
     stages = await bot_env.store.execute_fetchall("SELECT stage FROM events WHERE chat_id = 4242 ORDER BY id")
-    assert [s for (s,) in stages] == ["started", "consented", "screened", "completed"]
+    assert [s for (s,) in stages] == ["started", "consented", "completed"]  # 'screened' is counted without the chat
 
 
 async def test_neck_path_asks_neck_questions_and_flags_cord_signs(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    await screen_ok(user)
-    sent = await user.tap("Neck, arms or hands")
-    assert "Clumsy hands" in str(sent[-1]["reply_markup"])
-    await user.tap("Clumsy hands")
-    await user.tap("Done")
-    await user.tap("3 months to a year")
-    await user.tap("4")
-    await user.tap("No")  # no MRI
-    await user.tap("None of these")
-    await user.tap("Done")
-    await user.tap("Good")
-    await user.tap("A treatment proven")
-    await user.tap("Done")
-    sent = await user.tap("Skip")
-    assert "See a spine specialist first" in sent[-1]["text"]
-    assert "Proof:" in to_plain(sent[-1]["text"])
-    assert "leg_symptoms" not in await stored_answers(bot_env)
-    await user.tap("Continue")
-    await user.tap("Not sure")  # leaning
-    await user.tap("No")  # not sure of the choice
-    for _ in range(3):
-        await user.tap("Yes")
-    low = user.last_text()
-    assert "talk it through with a doctor, nurse or physio" in low
-    sent = await user.tap("Continue")
-    assert "Sure of my choice: No" in to_plain(sent[-1]["text"])
+    p = Patient.of(bot_env)
+    await p.consent()
+    sent = await p.tap("neck")
+    assert p.says(sent[-1], "neck_symptoms.ask") and "toggle:hand_clumsy" in p.names()
+    sent = await p.answer_intake(example("neck_clumsy_hands"))
+    assert p.says(sent[-1], "outcome.see_specialist_first.title") and p.says(sent[-1], "reason.cord_signs")
+    assert said("neck_symptoms.short", "neck_symptoms.hand_clumsy") in sent[-1]["text"]
+    assert "leg_symptoms" not in await p.answers()
+    sent = await p.to_summary(leaning="unsure", sure=("no", "yes", "yes", "yes"))
+    assert p.says(p.user.messages()[-2], "sure.low")  # talk it through with a doctor, nurse or physio
+    assert f"{text_of('sure.short')}: 3/4" in visible(sent[-1])
+    assert said("leaning.short", "common.not_sure") in visible(sent[-1])
 
 
-async def test_red_flag_stops_the_intake_with_emergency_advice(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    await user.send("/start")
-    await user.tap("Continue")
-    await user.tap("Yes, I agree")
-    sent = await user.tap("Yes")
-    text = sent[-1]["text"]
-    assert "emergency department" in text and "999" in text and "911" in text
-    assert [b["text"] for b in user.buttons()] == ["Start again"]
-    sent = await user.send("I still want to know about stem cells")
-    assert "emergency department" in sent[-1]["text"]  # still at the stop, nothing else asked
-    stages = await bot_env.store.execute_fetchall("SELECT stage FROM events ORDER BY id")
-    assert ("red_flag",) in stages
-
-
-async def test_declined_consent_stores_no_health_answers(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    await user.send("/start")
-    await user.tap("Continue")
-    sent = await user.tap("No, just show me information")
-    assert "won't ask about your health" in sent[-1]["text"]
-    sent = await user.tap("Topics menu")
-    assert "Topics" in sent[-1]["text"]
-    await user.tap("What is spinal stenosis")
+async def test_declined_consent_stores_no_health_answers_and_the_topics_stay_open(bot_env: BotEnv) -> None:
+    p = Patient.of(bot_env)
+    await p.clear_the_screen()
+    sent = await p.tap("decline")
+    assert p.says(sent[-1], "info_only")
+    sent = await p.tap("ok")  # the topics
+    assert p.says(sent[-1], "menu.intro") and not p.says(sent[-1], "menu.for_you")
+    assert p.names()[0] == "comparison" and p.names()[-1] == "restart"  # the questions are over
+    sent = await p.tap("comparison")
+    assert p.says(sent[-1], "comparison.heading")
+    for number, option in enumerate(OPTIONS, start=1):
+        assert f"{number}. {text_of(f'option.{option}.name')}" in sent[-1]["text"]
+    assert p.names() == ["menu", "restart"]
+    await p.tap("menu")
+    sent = await p.tap("menu:general")
+    assert f"<b>{text_of('menu.group.general')}</b>" in sent[-1]["text"]
+    sent = await p.tap("section:what_is_stenosis")
+    assert p.says(sent[-1], "section.what_is_stenosis.body") and p.says(sent[-1], "section.sources")
+    assert '<a href="https://' in sent[-1]["text"]  # sources are links
     rows = await bot_env.store.execute_fetchall("SELECT answers, consent, consent_at FROM sessions")
     assert rows == [("{}", 0, None)]
 
 
 async def test_back_changes_an_answer_and_restart_starts_over(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    await screen_ok(user)
-    await user.tap("Low back")
-    sent = await user.send("/back")
-    assert "Where are your symptoms" in sent[-1]["text"]
-    await user.tap("Both")
-    sent = await user.tap("Numb or tingling")
-    await user.tap("Done")
-    assert "Clumsy hands" in str(user.buttons())  # "both" asks the neck questions next
-    assert (await stored_answers(bot_env))["region"] == "both"
-    sent = await user.send("/restart")
-    assert "This guide helps you think" in sent[-1]["text"]
-    assert await stored_answers(bot_env) == {}
+    p = Patient.of(bot_env)
+    await p.consent()
+    await p.tap("low_back")
+    sent = await p.send("/back")
+    assert p.says(sent[-1], "region.ask")
+    await p.tap("both")
+    await p.tap("toggle:numbness")
+    sent = await p.tap("done")
+    assert p.says(sent[-1], "neck_symptoms.ask")  # "both" asks the neck questions next
+    assert (await p.answers())["region"] == "both"
+    sent = await p.send("/restart")
+    assert p.says(sent[-1], "welcome")
+    assert await p.answers() == {}
+    await p.tap("ok")
+    await p.tap("flag_no")
+    sent = await p.tap("back")  # within the safety questions, Back works
+    assert p.says(sent[-1], "safety.cauda")
+    await p.send("/restart")
+    await p.clear_the_screen()
+    sent = await p.send("/back")  # but leaving them is one way
+    assert p.says(sent[0], "notice.no_way_back") and p.says(sent[-1], "consent.ask")
 
 
 async def test_stale_and_double_taps_change_nothing(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    await screen_ok(user)
-    region_message = copy.deepcopy(user.last_keyboard_message())  # as the user still sees it
-    await user.tap("Low back", region_message)
-    answers = await stored_answers(bot_env)
-    sent = await user.tap("Neck", region_message)  # the old keyboard, tapped again
+    p = Patient.of(bot_env)
+    await p.consent()
+    region_message = copy.deepcopy(p.keyboard())  # as the user still sees it
+    await p.tap("low_back", region_message)
+    answers = await p.answers()
+    sent = await p.tap("neck", region_message)  # the old keyboard, tapped again
     popups = bot_env.api.sent(method="answerCallbackQuery")
-    assert popups[-1]["text"].startswith("That button is out of date")
-    assert "Which of these do you have" in sent[-1]["text"]
-    assert await stored_answers(bot_env) == answers
-    sent = await user.tap_data("c999:neck", region_message)  # forged step
-    assert await stored_answers(bot_env) == answers
-    await user.tap_data("junk-data", region_message)
-    await user.tap_data("s:no_such_section", region_message)
-    assert await stored_answers(bot_env) == answers
-    taps = 5 + 1 + 4  # screening, region, then four stale or forged taps
+    assert popups[-1]["text"] == text_of("notice.stale")
+    assert p.says(sent[-1], "leg_symptoms.ask")
+    assert await p.answers() == answers
+    await p.user.tap_data("c999:neck", region_message)  # forged step
+    assert await p.answers() == answers
+    await p.user.tap_data("junk-data", region_message)
+    await p.user.tap_data("s:no_such_section", region_message)
+    assert await p.answers() == answers
+    taps = 1 + 4 + 1 + 1 + 4  # Continue, the safety questions, consent, region, then four stale or forged taps
     assert len(bot_env.api.sent(method="answerCallbackQuery")) == taps  # every tap answered
 
 
@@ -210,37 +197,38 @@ async def test_answers_survive_an_application_restart(tmp_path: Path) -> None:
     first = build_application(settings, request=OfflineRequest(api), rate_limit=False)
     async with first:
         await start_services(first)
-        user = TelegramUser(first, api)
-        await screen_ok(user)
-        await user.tap("Low back")
+        p = Patient(BotEnv(first, api, settings, first.bot_data["store"]), TelegramUser(first, api))
+        await p.consent()
+        await p.tap("low_back")
         await stop_services(first)
     second = build_application(settings, request=OfflineRequest(api), rate_limit=False)
     async with second:
         await start_services(second)
-        user = TelegramUser(second, api)
-        sent = await user.send("/start")
-        assert "Welcome back" in sent[0]["text"]
-        assert "Which of these do you have" in sent[-1]["text"]
-        await user.tap("Weak legs")
-        sent = await user.tap("Done")
-        assert "How long" in sent[-1]["text"]
+        p = Patient(BotEnv(second, api, settings, second.bot_data["store"]), TelegramUser(second, api))
+        sent = await p.start()
+        assert p.says(sent[0], "notice.welcome_back")
+        assert p.says(sent[-1], "leg_symptoms.ask")
+        await p.tap("toggle:weakness")
+        sent = await p.tap("done")
+        assert p.says(sent[-1], "duration.ask")
         await stop_services(second)
 
 
 async def test_delete_asks_then_erases_every_row_of_the_chat(bot_env: BotEnv) -> None:
-    user = bot_env.user()
-    other = bot_env.user(chat_id=777)
-    await screen_ok(user)
-    await user.tap("Low back")
-    await user.tap("Leg pain on walking")
-    await user.tap("Done")
-    await other.send("/start")
-    await user.send("/delete")
-    sent = await user.tap("No, keep")
-    assert await stored_answers(bot_env) == {"region": "low_back", "leg_symptoms": ["walking_pain"]}
-    await user.send("/delete")
-    sent = await user.tap("Yes, erase")
-    assert "erased" in sent[0]["text"]
+    p = Patient.of(bot_env)
+    other = Patient.of(bot_env, chat_id=777)
+    await p.consent()
+    await p.tap("low_back")
+    await p.tap("toggle:walking_pain")
+    await p.tap("done")
+    await other.start()
+    sent = await p.send("/delete")
+    assert p.says(sent[-1], "bot.delete_confirm")
+    await p.user.tap(text_of("bot.delete_no"))
+    assert await p.answers() == {"region": "low_back", "leg_symptoms": ["walking_pain"]}
+    await p.send("/delete")
+    sent = await p.user.tap(text_of("bot.delete_yes"))
+    assert p.says(sent[0], "bot.deleted")
     for table in ("sessions", "events"):
         rows = await bot_env.store.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE chat_id = 4242")
         assert rows == [(0,)]
@@ -254,18 +242,29 @@ async def test_delete_asks_then_erases_every_row_of_the_chat(bot_env: BotEnv) ->
 async def test_unsupported_messages_get_a_friendly_answer_and_the_question(bot_env: BotEnv) -> None:
     from tests.telegram_harness import CONTACT, DOCUMENT, LOCATION, PHOTO, STICKER, VOICE
 
-    user = bot_env.user()
-    await user.send("/start")
+    p = Patient.of(bot_env)
+    await p.start()
     for extra in (STICKER, PHOTO, VOICE, DOCUMENT, LOCATION, CONTACT):
-        sent = await user.send_other(extra)
-        assert sent[0]["text"].startswith("Sorry, I can only read button taps")
-        assert "This guide helps you think" in sent[-1]["text"]
-    sent = await user.send_other({}, kind="edited_message")
-    assert "edited messages" in sent[0]["text"]
-    sent = await user.send("/nonsense")
-    assert "How to use this guide" in sent[0]["text"]
-    sent = await user.send("x" * 5000)
-    assert "Please use the buttons" in sent[0]["text"]
+        sent = await p.user.send_other(extra)
+        assert p.says(sent[0], "bot.unsupported")
+        assert p.says(sent[-1], "welcome")
+    sent = await p.user.send_other({}, kind="edited_message")
+    assert p.says(sent[0], "bot.edited")
+    sent = await p.send("/nonsense")
+    assert p.says(sent[0], "info.help")
+    sent = await p.send("x" * 5000)
+    assert p.says(sent[0], "notice.use_buttons")
+
+
+async def test_typing_at_the_safety_questions_keeps_nothing_and_asks_again(bot_env: BotEnv) -> None:
+    p = Patient.of(bot_env)
+    await p.start()
+    await p.tap("ok")
+    sent = await p.send("I have had numbness for years")
+    assert p.says(sent[-1], "safety.cauda")  # the question again
+    database = bot_env.settings.database_path
+    raw = b"".join(path.read_bytes() for path in (database, Path(f"{database}-wal")) if path.exists())
+    assert b"numbness for years" not in raw
 
 
 async def test_group_chats_are_told_the_bot_is_private_only(bot_env: BotEnv) -> None:
@@ -273,7 +272,7 @@ async def test_group_chats_are_told_the_bot_is_private_only(bot_env: BotEnv) -> 
 
     user = bot_env.user(chat_id=-100123)
     sent = await user.feed(message_update(-100123, "/start", chat_type="group"))
-    assert "private chats" in sent[0]["text"]
+    assert sent[0]["text"] == text_of("bot.private_only")
     assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM sessions") == [(0,)]
 
 

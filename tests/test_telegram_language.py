@@ -5,29 +5,45 @@ from __future__ import annotations
 import json
 
 from tests.conftest import BotEnv
+from tests.test_telegram_decision_aid import Patient, example, text_of
 
 
 async def test_a_spanish_telegram_user_is_greeted_in_spanish(bot_env: BotEnv) -> None:
-    user = bot_env.user(language_code="es")
-    sent = await user.send("/start")
-    assert "células madre" in sent[0]["text"]
-    sent = await user.tap("Continuar")
-    assert "salud" in sent[-1]["text"]
+    p = Patient.of(bot_env, language="es")
+    sent = await p.start()
+    assert p.says(sent[0], "welcome") and "células madre" in sent[0]["text"]
+    sent = await p.tap("ok")
+    assert p.says(sent[-1], "safety.cauda")
+    labels = [text_of(key, "es") for key in ("common.yes", "common.not_sure", "common.no")]
+    assert [b["text"] for b in p.user.buttons()][:3] == labels
 
 
 async def test_language_command_switches_and_keeps_the_place(bot_env: BotEnv) -> None:
-    user = bot_env.user(language_code="en")
-    await user.send("/start")
-    await user.tap("Continue")
-    sent = await user.send("/language")
-    assert [b["text"] for b in user.buttons()] == ["English", "Español"]
-    texts = bot_env.app.bot_data["engine"].content.texts  # type: ignore[attr-defined]
-    sent = await user.tap("Español")
-    assert sent[-1]["text"] == texts.get("es", "consent.ask")  # the same question, now in Spanish
+    p = Patient.of(bot_env, language="en")
+    await p.clear_the_screen()
+    sent = await p.send("/language")
+    assert [b["text"] for b in p.user.buttons()] == ["English", "Español"]
+    sent = await p.user.tap("Español")
+    assert sent[-1]["text"] == text_of("consent.ask", "es")  # the same question, now in Spanish
     rows = await bot_env.store.execute_fetchall("SELECT language, state FROM sessions")
     assert rows == [("es", "consent")]
-    sent = await user.send("/help")
-    assert sent[0]["text"] == texts.get("es", "info.help")
+    sent = await p.send("/help")
+    assert sent[0]["text"] == text_of("info.help", "es")
+
+
+async def test_the_language_switches_in_the_middle_of_a_weighted_question(bot_env: BotEnv) -> None:
+    p = Patient.of(bot_env, language="en")
+    await p.consent()
+    await p.answer_intake(example("no_scan"))
+    await p.tap("ok")
+    await p.tap("ok")
+    await p.tap("a_lot")  # the first value weighed: the second is asked
+    await p.send("/language")
+    sent = await p.user.tap("Español")
+    p.language = "es"
+    assert p.says(sent[-1], "values.ask") and p.says(sent[-1], "values.proven")  # still the second value
+    await p.tap("a_little")
+    assert (await p.row())["progress"]["draft"] == ["avoid_surgery=a_lot", "proven=a_little"]
 
 
 async def test_commands_are_registered_for_every_language(bot_env: BotEnv) -> None:

@@ -16,6 +16,7 @@ from bot.render import Sender
 from flows.replies import Button, Reply
 from tests.conftest import TOKEN, BotEnv
 from tests.telegram_harness import callback_update, message_update
+from tests.test_telegram_decision_aid import Patient, built_from, example
 
 
 @pytest.fixture
@@ -40,7 +41,7 @@ async def test_flood_limit_is_waited_out_and_the_message_delivered(bot_env: BotE
     bot_env.api.inject("429", "sendMessage", retry_after=3)
     sent = await user.send("/start")
     assert sleeps == [3.0]
-    assert "This guide helps you think" in sent[0]["text"]
+    assert built_from(sent[0], "welcome")
 
 
 async def test_timeouts_and_server_errors_are_retried_with_backoff(bot_env: BotEnv, sleeps: list[float]) -> None:
@@ -53,19 +54,15 @@ async def test_timeouts_and_server_errors_are_retried_with_backoff(bot_env: BotE
 
 
 async def test_a_blocked_chat_is_marked_inactive_and_nothing_is_lost(bot_env: BotEnv, sleeps: list[float]) -> None:
-    user = bot_env.user()
-    await user.send("/start")
-    await user.tap("Continue")
-    await user.tap("Yes, I agree")
-    for _ in range(3):
-        await user.tap("No")
+    p = Patient.of(bot_env)
+    await p.consent()
     bot_env.api.inject("403", "sendMessage")
-    await user.tap("Low back")  # the answer is stored before the reply fails
+    await p.tap("low_back")  # the answer is stored before the reply fails
     assert await answers_of(bot_env, 4242) == {"region": "low_back"}
     rows = await bot_env.store.execute_fetchall("SELECT active FROM sessions WHERE chat_id = 4242")
     assert rows == [(0,)]
-    sent = await user.send("/start")  # they unblock and come back
-    assert "Which of these do you have" in sent[-1]["text"]
+    sent = await p.start()  # they unblock and come back
+    assert p.says(sent[-1], "leg_symptoms.ask")
     assert await bot_env.store.execute_fetchall("SELECT active FROM sessions WHERE chat_id = 4242") == [(1,)]
 
 
@@ -81,7 +78,7 @@ async def test_an_unexpected_error_tells_the_user_and_logs_no_token(
     monkeypatch.setattr(conversations, "load", broken_load)
     with caplog.at_level(logging.DEBUG):
         sent = await user.send("/start")
-    assert sent[-1]["text"].startswith("Sorry, something went wrong on our side")
+    assert built_from(sent[-1], "bot.error")
     assert "RuntimeError" in caplog.text
     assert TOKEN not in caplog.text
 
@@ -139,7 +136,7 @@ async def test_double_taps_processed_concurrently_are_applied_once_per_chat(bot_
     assert len(popups) == 2 * len(chats)
     assert sum(1 for p in popups if p and "out of date" in p) == len(chats)  # exactly one stale tap per chat
     steps = await bot_env.store.execute_fetchall("SELECT DISTINCT step, state FROM sessions")
-    assert steps == [(1, "consent")]
+    assert steps == [(1, "safety_cauda")]  # each chat took its Continue once
 
 
 async def test_private_only_reply_for_group_callbacks_and_channel_posts_ignored(bot_env: BotEnv) -> None:
@@ -151,3 +148,17 @@ async def test_private_only_reply_for_group_callbacks_and_channel_posts_ignored(
     before = len(bot_env.api.calls)
     await user.feed(channel)
     assert len(bot_env.api.calls) == before  # deliberately ignored
+
+
+async def test_a_value_that_cannot_be_weighed_in_place_comes_in_a_new_message(bot_env: BotEnv) -> None:
+    p = Patient.of(bot_env)
+    await p.consent()
+    await p.answer_intake(example("no_scan"))
+    await p.tap("ok")  # the result
+    await p.tap("ok")  # the comparison
+    gone = dict(p.keyboard(), message_id=1)  # the patient deleted the message: Telegram cannot edit it
+    sent = await p.tap("a_lot", gone)
+    assert len(sent) == 1 and p.says(sent[0], "values.proven")  # the next value, sent instead of edited
+    assert (await p.row())["progress"]["draft"] == ["avoid_surgery=a_lot"]
+    sent = await p.tap("a_little")  # and the new message is weighed in place from there
+    assert sent == [] and p.says(p.keyboard(), "values.low_cost")

@@ -7,6 +7,7 @@ texts it uses and what the validator checks about it. The engine and the validat
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
@@ -82,6 +83,7 @@ class Kind(Generic[S]):
     """The behaviour of one state type. Kinds hold no data: one instance serves every state of its type."""
 
     type: ClassVar[str]
+    takes: ClassVar[tuple[builtins.type, ...]] = (Choose,)  # the kinds of tap its buttons send (others are not for it)
     terminal: ClassVar[bool] = False  # an ending: needs no way forward
     screen: ClassVar[bool] = False  # a safety question: leaving the screen is one way, it keeps no answer
     back_allowed: ClassVar[bool] = True
@@ -104,7 +106,7 @@ class Kind(Generic[S]):
     # --- events ---------------------------------------------------------------------------------------
 
     def tap(self, turn: Turn, state: S, event: Tap) -> None:
-        """A tapped button of this state's current keyboard."""
+        """A tap of a kind in `takes`, at the current step (an option it does not have: reject_unknown)."""
         turn.reject_unknown()
 
     def typed(self, turn: Turn, state: S, text: str) -> bool:

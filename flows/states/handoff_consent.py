@@ -112,7 +112,7 @@ def _request(turn: Turn, phone: str | None) -> None:
         summary=turn.views.summary_as_document(session),
     )
     session.awaiting_contact = False
-    turn.advance(SENT)
+    turn.advance(SENT, one_way=True)  # sent: Back cannot lead to the consent again and send a second time
 
 
 KIND = HandoffConsentKind()

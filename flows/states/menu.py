@@ -22,6 +22,7 @@ class MenuKind(Kind[MenuState]):
     """Rendered by the views' menu, which also serves /menu from anywhere."""
 
     type = "menu"
+    takes = ()
     terminal = True
 
     def render(self, views: Views, session: Session, state: MenuState, edit: bool) -> Reply:

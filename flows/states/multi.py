@@ -31,6 +31,7 @@ class MultiKind(Kind[MultiState]):
     """A tap ticks or unticks an option in place; Done keeps the ticks and moves on."""
 
     type = "multi"
+    takes = (Toggle, Done)
 
     def answer_rows(self, views: Views, session: Session, state: MultiState) -> Rows:
         rows = []

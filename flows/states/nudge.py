@@ -72,6 +72,7 @@ class NudgeKind(ContinueKind[NudgeState]):
                     "name one of: " + ", ".join(content.ids_with_shape("weights")),
                 )
             )
+            return problems
         if content.shape_of(state.leaning) != "choice":
             problems.append(
                 StateProblem(

@@ -1,18 +1,16 @@
-"""`result`: runs the candidacy rules and shows the outcome, the answers behind it, what the patient said
-matters to them, and who is behind this guide."""
+"""`result`: runs the candidacy rules and shows the outcome, the answers behind it, and who is behind this
+guide."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Literal
 
-from flows.model import Id
 from flows.replies import Reply
-from flows.states.base import StateProblem, back_row
+from flows.states.base import back_row
 from flows.states.message import ContinueKind, ContinueState
 
 if TYPE_CHECKING:
     from flows.session import Session
-    from flows.states.base import CheckView
     from flows.views import Views
 
 
@@ -20,7 +18,6 @@ class ResultState(ContinueState):
     """Evaluates the candidacy rules and shows the result with the answers behind it."""
 
     type: Literal["result"]
-    reflect: Id | None = None  # a weighted values question whose 'matters a lot' items are reflected back
 
 
 class ResultKind(ContinueKind[ResultState]):
@@ -46,26 +43,10 @@ class ResultKind(ContinueKind[ResultState]):
             parts.append("\n".join(lines))
         else:
             parts.append(views.text(session, "result.no_rules"))
-        reflected = views.reflected_keys(session, state.reflect)
-        if reflected:
-            lines = [views.text(session, "result.values_heading")]
-            lines += [f"• {views.text(session, key)}" for key in reflected]
-            parts.append("\n".join(lines))
         parts += [views.text(session, "result.disclaimer"), views.who_is_behind(session)]
         rows = self.answer_rows(views, session, state) + back_row(views, session)
-        keys = (outcome.title, outcome.body, *(f.rule.reason for f in result.findings), *reflected)
+        keys = (outcome.title, outcome.body, *(f.rule.reason for f in result.findings))
         return Reply(key=state.text, text="\n\n".join(parts), buttons=rows, kind="question", extra_keys=keys)
-
-    def check(self, state: ResultState, content: CheckView) -> list[StateProblem]:
-        if state.reflect is None or content.shape_of(state.reflect) == "weights":
-            return []
-        return [
-            StateProblem(
-                ("reflect",),
-                f"'{state.reflect}' is not a weighted values question",
-                "reflect one of: " + ", ".join(content.ids_with_shape("weights")),
-            )
-        ]
 
 
 KIND = ResultKind()

@@ -23,6 +23,7 @@ class StopKind(Kind[StopState]):
     """No way back into the questions; anything typed gets the advice again."""
 
     type = "stop"
+    takes = ()
     terminal = True
     back_allowed = False
 

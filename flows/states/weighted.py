@@ -26,7 +26,8 @@ LEVELS = (TOP, "a_little", "not_at_all")
 
 
 class WeightedItem(series.Item):
-    """A value; `reflect` says how the options compare on it, shown back in the result when it matters a lot."""
+    """A value; `reflect` says how the options compare on it, shown back (and in the summary) when it matters a
+    lot."""
 
     reflect: TextKey | None = None
 
@@ -38,6 +39,19 @@ class WeightedState(StateBase):
     short: TextKey
     items: list[WeightedItem] = Field(min_length=1)
     next: Next
+
+
+REFLECT_HEADING = "weighted.reflect_heading"
+
+
+def reflections(state: WeightedState, weights: dict[str, str]) -> list[str]:
+    """The `reflect` texts of the items weighted 'matters a lot', in the state's order."""
+    return [item.reflect for item in state.items if item.reflect and weights.get(item.id) == TOP]
+
+
+def reflection_text(views: Views, session: Session, keys: list[str]) -> str:
+    """The heading, then each reflection as a bullet."""
+    return "\n".join([views.text(session, REFLECT_HEADING), *(f"• {views.text(session, key)}" for key in keys)])
 
 
 def level_key(level: str) -> str:
@@ -62,7 +76,12 @@ class WeightedKind(Kind[WeightedState]):
         if not isinstance(event, Choose) or event.option not in LEVELS or index >= len(state.items):
             turn.reject_unknown()
         elif series.answer(turn, state.items[index], event.option, len(state.items)):
-            turn.record(state.id, series.answered(turn.session))
+            weights = series.answered(turn.session)
+            turn.record(state.id, weights)
+            reflected = reflections(state, weights)
+            if reflected:  # what the patient said matters a lot, and how the options compare on each
+                text = reflection_text(turn.views, turn.session, reflected)
+                turn.reply(Reply(key=REFLECT_HEADING, text=text, extra_keys=tuple(reflected)))
             turn.advance()
         else:
             turn.bump()
@@ -74,6 +93,7 @@ class WeightedKind(Kind[WeightedState]):
     def text_uses(self, state: WeightedState) -> list[TextUse]:
         uses = [*super().text_uses(state), TextUse(state.short, ("short",))]
         uses += [TextUse(level_key(level), ("type",), KeyKind.LABEL) for level in LEVELS]
+        uses.append(TextUse(REFLECT_HEADING, ("type",)))
         for i, item in enumerate(state.items):
             uses.append(TextUse(item.label, ("items", i, "label")))
             if item.reflect is not None:
