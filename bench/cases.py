@@ -32,14 +32,17 @@ def _check_api(api: FastBotApi) -> None:
         raise BenchError(f"unexpected Bot API methods: {dict(api.errors)}")
 
 
-async def _measure(app: Any, api: FastBotApi, walkers: list[Walker], warmup: Walker, profile: str | None = None) -> Run:
+async def _measure(
+    app: Any, api: FastBotApi, walkers: list[Walker], warmup: Walker, profile: str | None = None, gate: Any = None
+) -> Run:
     """One unmeasured walk first (imports, caches), then the measured round-robin."""
-    await drive(app, api, [warmup])
+    handle = gate.handle if gate is not None else None
+    await drive(app, api, [warmup], handle)
     if profile is None:
-        return await drive(app, api, walkers)
+        return await drive(app, api, walkers, handle)
     profiler = cProfile.Profile()
     profiler.enable()
-    run = await drive(app, api, walkers)
+    run = await drive(app, api, walkers, handle)
     profiler.disable()
     profiler.dump_stats(profile)
     return run
@@ -103,11 +106,24 @@ def bot_settings(database: Path) -> Any:
 
 async def bot(params: dict[str, Any]) -> dict[str, Any]:
     """Our bot: N patients, interleaved, each a complete conversation, on a real SQLite file."""
-    from bot.app import build_application, start_services, stop_services
+    return await _bot_case(params, None)
+
+
+async def bot_postgres(params: dict[str, Any]) -> dict[str, Any]:
+    """Our bot, the same walk, on PostgreSQL (params["postgres"]: a database URL, emptied first)."""
+    from bot.storage.postgres import PostgresStore
+
+    return await _bot_case(params, PostgresStore(params["postgres"]))
+
+
+async def _bot_case(params: dict[str, Any], store: Any) -> dict[str, Any]:
+    """Each update goes through the runners' gate (the chat's lock, taken from the store), as in production."""
+    from bot.app import build_application, services, start_services, stop_services
+    from bot.run import UpdateGate
 
     database = Path(params["workdir"]) / "bot.sqlite3"
     api = FastBotApi()
-    app = build_application(bot_settings(database), request=api, rate_limit=False)
+    app = build_application(bot_settings(database), request=api, rate_limit=False, store=store)
     errors = ErrorCounter()
     app.add_error_handler(errors)
     chats = chat_ids(params["patients"])
@@ -115,23 +131,35 @@ async def bot(params: dict[str, Any]) -> dict[str, Any]:
     async with app:
         await start_services(app)
         try:
-            run = await _measure(app, api, walkers, Walker(WARMUP_CHAT, PATIENT, TO_MENU), params.get("profile"))
+            found = services(app).store
+            if store is not None:
+                await _empty(found, chats + [WARMUP_CHAT])
+            gate = UpdateGate(app, found)
+            run = await _measure(app, api, walkers, Walker(WARMUP_CHAT, PATIENT, TO_MENU), params.get("profile"), gate)
+            states: dict[str, int] = {}
+            for chat in chats:
+                record = await found.load(chat)
+                state = record.session.state if record else "(none)"
+                states[state] = states.get(state, 0) + 1
         finally:
             await stop_services(app)
     errors.check()
     _check_api(api)
-    with sqlite3.connect(database) as db:
-        states = dict(db.execute("SELECT state, COUNT(*) FROM sessions WHERE chat_id >= ? GROUP BY state", (chats[0],)))
-    in_menu = states.get("menu", 0)
     if states != {"menu": len(chats)}:
         raise BenchError(f"sessions should all end in 'menu', found {states}")
     return {
         **summarize(run),
         "sessions": len(chats),
-        "sessions_in_menu": in_menu,
+        "sessions_in_menu": states["menu"],
         "updates_per_session": run.updates / len(chats),
         "api_calls": dict(api.calls),
     }
+
+
+async def _empty(store: Any, chats: list[int]) -> None:
+    """A database used before: the chats of this walk start afresh."""
+    for chat in chats:
+        await store.erase(chat)
 
 
 def content(params: dict[str, Any]) -> dict[str, Any]:

@@ -24,6 +24,7 @@ def _children() -> dict[str, Callable[[dict[str, Any]], Any]]:
         "baseline_a": cases.baseline_a,
         "baseline_b": cases.baseline_b,
         "bot": cases.bot,
+        "bot_postgres": cases.bot_postgres,
         "content": cases.content,
         "prefill_sqlite": scale.prefill_sqlite,
         "prefill_pickle": scale.prefill_pickle,

@@ -39,6 +39,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--pickle-max", type=int, help="skip PicklePersistence above this many conversations")
     parser.add_argument("--skip-scale", action="store_true", help="only the throughput cases and content")
     parser.add_argument("--skip-cases", action="store_true", help="only content and the scale rows")
+    parser.add_argument(
+        "--postgres", metavar="URL", help="also run the bot on this PostgreSQL database (its chats are emptied first)"
+    )
     parser.add_argument("--profile", type=Path, metavar="FILE", help="run only one case under cProfile, stats to FILE")
     parser.add_argument("--profile-case", choices=CASES, default="bot", help="the case --profile runs (default bot)")
     return parser.parse_args(argv)
@@ -120,15 +123,23 @@ def pick_indexes(sessions: int, used: set[int], seed: int) -> list[int]:
     return sorted(chosen)
 
 
-def run_cases(patients: int, workdir: Path) -> dict[str, Any]:
+def run_cases(patients: int, workdir: Path, postgres: str | None = None) -> dict[str, Any]:
     cases: dict[str, Any] = {}
-    for name in CASES:
+    names = [*CASES, "bot_postgres"] if postgres else list(CASES)
+    for name in names:
         progress(f"{name}: {patients} chats ...")
         case_dir = workdir / name
         case_dir.mkdir()
-        cases[name] = run_child(name, {"patients": patients, "workdir": str(case_dir)})
+        params: dict[str, Any] = {"patients": patients, "workdir": str(case_dir)}
+        if name == "bot_postgres":
+            params["postgres"] = postgres
+        cases[name] = run_child(name, params)
+    if postgres:
+        cases["bot_postgres"]["ratio_to_bot"] = cases["bot_postgres"]["updates_per_s"] / cases["bot"]["updates_per_s"]
     b = cases["baseline_b"]["updates_per_s"]
     cases["bot"]["ratio_to_baseline_b"] = cases["bot"]["updates_per_s"] / b
+    if postgres:
+        cases["bot_postgres"]["ratio_to_baseline_b"] = cases["bot_postgres"]["updates_per_s"] / b
     cases["bot"]["ratio_to_baseline_a"] = cases["bot"]["updates_per_s"] / cases["baseline_a"]["updates_per_s"]
     cases["baseline_a"]["ratio_to_baseline_b"] = cases["baseline_a"]["updates_per_s"] / b
     cases["baseline_b"]["ratio_to_baseline_b"] = 1.0
@@ -226,7 +237,7 @@ def print_report(results: dict[str, Any]) -> None:
             f"{'case':<11} {'chats':>6} {'updates':>8} {'updates/s':>10} {'vs B':>6} "
             f"{'p50 ms':>7} {'p95 ms':>7} {'p99 ms':>7} {'max ms':>7} {'peak RSS MB':>12}"
         )
-        for name in CASES:
+        for name in (*CASES, "bot_postgres"):
             if name not in cases:
                 continue
             c = cases[name]
@@ -242,6 +253,8 @@ def print_report(results: dict[str, Any]) -> None:
                 f"bot: {bot['updates']} updates processed ({bot['updates_per_session']:.0f} per patient), "
                 f"{bot['sessions_in_menu']}/{bot['sessions']} sessions ended in state 'menu'"
             )
+        if "bot_postgres" in cases:
+            print(f"bot_postgres: {cases['bot_postgres']['ratio_to_bot']:.2f}x the SQLite bot's updates/s")
     content = results.get("content")
     if content:
         print()
@@ -301,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
-        results["cases"] = {} if args.skip_cases else run_cases(patients, workdir)
+        results["cases"] = {} if args.skip_cases else run_cases(patients, workdir, args.postgres)
         progress("content ...")
         results["content"] = run_child("content", {"runs": 5})
         results["scale"] = [] if args.skip_scale else run_scale(sizes, args.pickle_max, workdir)

@@ -6,7 +6,7 @@ import itertools
 import json
 import re
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,14 +150,20 @@ class ErrorCounter:
             raise BenchError(f"{self.count} updates raised in a handler, e.g. {self.first}")
 
 
-async def drive(app: Application[Any, Any, Any, Any, Any, Any], api: FastBotApi, walkers: list[Walker]) -> Run:
+async def drive(
+    app: Application[Any, Any, Any, Any, Any, Any],
+    api: FastBotApi,
+    walkers: list[Walker],
+    handle: Callable[[Update], Awaitable[None]] | None = None,
+) -> Run:
     """Round-robin over the walkers, one update each per round, until all are finished.
 
-    Timed per update: parsing the raw JSON bytes, `Update.de_json` and `Application.process_update`
-    (which includes the stand-in's answers to every Bot API call the handlers make).
+    Timed per update: parsing the raw JSON bytes, `Update.de_json` and `handle` (default
+    `Application.process_update`; the bot's cases pass the runners' gate, which takes the chat's lock), which
+    includes the stand-in's answers to every Bot API call the handlers make.
     """
     bot = app.bot
-    process = app.process_update
+    process = handle or app.process_update
     loads = json.loads
     de_json = Update.de_json
     clock = time.perf_counter

@@ -95,7 +95,7 @@ class FastBotApi(BaseRequest):
             return 200, self._edit(params, with_text=True)
         if name == "editMessageReplyMarkup":
             return 200, self._edit(params, with_text=False)
-        if name == "sendDocument":
+        if name in ("sendDocument", "sendPhoto"):
             return 200, self._send(params, "caption")
         if name == "getMe":
             return 200, GET_ME

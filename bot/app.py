@@ -24,6 +24,7 @@ from bot.conversations import Conversations
 from bot.handlers import COMMAND_EVENTS, ChatHandlers
 from bot.handoffs import HandoffDelivery
 from bot.jobs import RETENTION_EVERY, RETENTION_KEY, Done, JobRunner, Outcome, RetryAt
+from bot.pictures import Pictures
 from bot.settings import ConfigError, Settings
 from bot.storage import Job, Store, make_store
 from flows.engine import Engine
@@ -45,6 +46,7 @@ class Services:
     handoffs: HandoffDelivery
     jobs: JobRunner
     handlers: ChatHandlers
+    pictures: Pictures
 
 
 def services(application: Application) -> Services:  # type: ignore[type-arg]
@@ -93,7 +95,8 @@ def build_application(
         builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
     conversations = Conversations(engine, store, clock)
-    handoffs = HandoffDelivery(engine.content, store, clock)
+    pictures = Pictures(engine.content)
+    handoffs = HandoffDelivery(engine.content, store, clock, pictures)
 
     async def deliver_handoff(job: Job) -> Outcome:
         return await handoffs.run(application.bot, job)
@@ -107,8 +110,10 @@ def build_application(
         return RetryAt(clock.now() + RETENTION_EVERY)
 
     jobs = JobRunner(store, clock, {"handoff": deliver_handoff, "retention": retention})
-    handlers = ChatHandlers(conversations, handoffs, jobs, settings.admin_ids)
-    application.bot_data["services"] = Services(settings, engine, store, clock, conversations, handoffs, jobs, handlers)
+    handlers = ChatHandlers(conversations, handoffs, jobs, pictures, settings.admin_ids)
+    application.bot_data["services"] = Services(
+        settings, engine, store, clock, conversations, handoffs, jobs, handlers, pictures
+    )
     private = filters.ChatType.PRIVATE
     application.add_handlers(
         [

@@ -33,6 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     console = commands.add_parser("console", help="chat with the flow in this terminal, without Telegram")
     console.add_argument("--language", default="en", help="language code of the texts (default: en)")
+    console.add_argument("--pictures", type=Path, metavar="DIR", help="also write every picture shown, as PNG")
     diagram = commands.add_parser("diagram", help="write the flow as a Mermaid state diagram")
     diagram.add_argument("--output", "-o", type=Path, help="file to write (default: print it)")
     link = commands.add_parser("link", help="print a clinic's referral link, optionally as a QR code")
@@ -47,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands.add_parser("purge", help="erase chats idle for longer than RETENTION_DAYS")
     export = commands.add_parser("export", help="print everything stored about one chat, as JSON")
     export.add_argument("chat_id", type=int, help="the Telegram chat id")
+    preview = commands.add_parser("preview", help="write the whole conversation as a static web site, for reviewers")
+    preview.add_argument("--out", required=True, type=Path, metavar="DIR", help="folder for the site (new or empty)")
+    preview.add_argument("--content", type=Path, help="content folder (default: CONTENT_DIR or ./content)")
     move = commands.add_parser("migrate-store", help="copy everything from the SQLite file to PostgreSQL")
     move.add_argument("--to", required=True, metavar="URL", help="postgresql://user:password@host:5432/db")
     for sub in (validate, console, diagram, link):
@@ -71,9 +75,13 @@ def main(argv: list[str] | None = None) -> int:
             engine = Engine(_load_or_exit(_content_dir(args)))
             from bot.console import run_console
 
-            return run_console(engine, sys.stdin, print, args.language)
+            return run_console(engine, sys.stdin, print, args.language, args.pictures)
         if args.command == "diagram":
             return _diagram(_load_or_exit(_content_dir(args)), args.output)
+        if args.command == "preview":
+            from bot.preview import command
+
+            return command(_content_dir(args), args.out)
         if args.command == "link":
             return _link(_load_or_exit(_content_dir(args)), args)
         if args.command in ("stats", "backup", "purge", "export", "migrate-store"):

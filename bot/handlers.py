@@ -13,6 +13,7 @@ from bot.conversations import Conversations
 from bot.delivery import ChatUnreachable, deliver
 from bot.handoffs import HandoffDelivery, handoff_job_key
 from bot.jobs import JobRunner
+from bot.pictures import Pictures
 from bot.render import Sender
 from bot.stats import funnel_table, render
 from bot.storage import StorageBusy
@@ -40,12 +41,14 @@ class ChatHandlers:
         conversations: Conversations,
         handoffs: HandoffDelivery,
         jobs: JobRunner,
+        pictures: Pictures,
         admin_ids: frozenset[int] = frozenset(),
     ) -> None:
         self.conversations = conversations
         self.store = conversations.store
         self.handoffs = handoffs
         self.jobs = jobs
+        self.pictures = pictures
         self.admin_ids = admin_ids
         self.content = conversations.engine.content
         self.texts = self.content.texts
@@ -195,7 +198,7 @@ class ChatHandlers:
     async def _send(self, update: Update, replies: list[Reply], changed: bool = False) -> None:
         chat_id = self._chat_id(update)
         try:
-            await Sender(update.get_bot(), chat_id).send(replies, update.callback_query, changed)
+            await Sender(update.get_bot(), chat_id, self.pictures).send(replies, update.callback_query, changed)
         except ChatUnreachable:
             log.info("chat blocked the bot; marked inactive")
             await self.store.mark_inactive(chat_id)

@@ -13,6 +13,7 @@ from telegram.error import TelegramError
 from bot.clock import Clock
 from bot.delivery import ChatUnreachable
 from bot.jobs import Done, Outcome, RetryAt
+from bot.pictures import Pictures
 from bot.render import Sender
 from bot.storage import Handoff, Job, Store
 from flows.content import Content
@@ -71,10 +72,11 @@ class HandoffDelivery:
     in flight when the process died.
     """
 
-    def __init__(self, content: Content, store: Store, clock: Clock) -> None:
+    def __init__(self, content: Content, store: Store, clock: Clock, pictures: Pictures | None = None) -> None:
         self.content = content
         self.store = store
         self.clock = clock
+        self.pictures = pictures
 
     async def run(self, bot: Bot, job: Job) -> Outcome:
         """The 'handoff' job: deliver the hand-off it names, or retry it later."""
@@ -104,7 +106,7 @@ class HandoffDelivery:
             TEXT_PART: Reply("clinic_message.new", "\n\n".join([text, *lines])),
             PDF_PART: Reply("clinic_message.pdf", text, document=document),
         }
-        clinic_chat = Sender(bot, clinic.handoff_chat_id)
+        clinic_chat = Sender(bot, clinic.handoff_chat_id, self.pictures)
         try:
             for name, reply in parts.items():
                 if name not in handoff.sent_parts:

@@ -15,9 +15,10 @@ from telegram import (
     ReplyKeyboardMarkup,
 )
 from telegram.constants import ChatAction, ParseMode
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 
-from bot.delivery import deliver
+from bot.delivery import ChatUnreachable, deliver
+from bot.pictures import Pictures
 from bot.summary_pdf import render_pdf
 from flows.limits import split_message, visible_length
 from flows.replies import Reply
@@ -50,11 +51,13 @@ def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
 
 
 class Sender:
-    """Sends replies to one chat, in order, through `deliver` (retries, 403 -> ChatUnreachable)."""
+    """Sends replies to one chat, in order, through `deliver` (retries, 403 -> ChatUnreachable); figures are
+    drawn by `pictures` (without it, a picture is sent as its caption)."""
 
-    def __init__(self, bot: Bot, chat_id: int) -> None:
+    def __init__(self, bot: Bot, chat_id: int, pictures: Pictures | None = None) -> None:
         self.bot = bot
         self.chat_id = chat_id
+        self.pictures = pictures
 
     async def send(self, replies: list[Reply], query: CallbackQuery | None = None, changed: bool = False) -> None:
         """Answer a tapped button (with the first notice as a pop-up), edit or clear its message, send the rest."""
@@ -81,6 +84,10 @@ class Sender:
         Returns Telegram's id of the last message sent."""
         if reply.document is not None:
             return await self._send_document(reply)
+        if reply.picture is not None and self.pictures is not None:
+            photo_id = await self._send_picture(reply, self.pictures)
+            if photo_id is not None:
+                return photo_id
         parts = split_message(reply.text)
         message_id = 0
         for index, part in enumerate(parts):
@@ -98,9 +105,33 @@ class Sender:
             message_id = sent.message_id
         return message_id
 
+    async def _send_picture(self, reply: Reply, pictures: Pictures) -> int | None:
+        """The figure as a photo with its caption; None when Telegram refused it or it could not be drawn (the
+        caller then sends the caption as text: the patient still gets the numbers)."""
+        assert reply.picture is not None
+        try:
+            png = pictures.png(reply.picture.figure, reply.picture.language)
+            sent = await deliver(
+                lambda: self.bot.send_photo(
+                    self.chat_id,
+                    InputFile(png, filename=f"{reply.picture.figure}.png"),  # type: ignore[union-attr]
+                    caption=reply.text,
+                    parse_mode=ParseMode.HTML,
+                    reply_markup=keyboard(reply),
+                ),
+                "sendPhoto",
+            )
+        except ChatUnreachable:
+            raise
+        except (TelegramError, OSError, KeyError, ValueError) as error:
+            log.warning("sendPhoto failed (%s); sending the caption as text", type(error).__name__)
+            return None
+        return sent.message_id
+
     async def _send_document(self, reply: Reply) -> int:
         assert reply.document is not None
-        data = render_pdf(reply.document, datetime.now(UTC).date())
+        draw = self.pictures.png if self.pictures is not None else None
+        data = render_pdf(reply.document, datetime.now(UTC).date(), draw)
         await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.UPLOAD_DOCUMENT), "sendChatAction")
         sent = await deliver(
             lambda: self.bot.send_document(

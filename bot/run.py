@@ -203,6 +203,7 @@ def _backend(store: Store) -> str:
 
 def run_polling(settings: Settings) -> int:
     """Run the bot with long polling until interrupted; returns the exit code."""
+    settings.token()  # first: without a token nothing else matters (ConfigError says how to get one)
     setup_logging(settings.log_level, settings.secrets())
     try:
         asyncio.run(serve_polling(build_application(settings)))
@@ -216,6 +217,7 @@ def run_webhook(settings: Settings, workers: int = 1) -> int:
     """Register the webhook, then serve it with `workers` processes until interrupted; returns the exit code."""
     import uvicorn
 
+    settings.token()
     if not settings.webhook_url or settings.webhook_secret is None:
         raise ConfigError("WEBHOOK_URL and WEBHOOK_SECRET must both be set for webhook mode")
     if workers > 1 and settings.database_url is None:

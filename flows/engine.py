@@ -113,6 +113,9 @@ class Engine:
         turn.mark(entered.stage)
         turn.act(entered.action)
         turn.show()
+        figures = kind_of(entered).pictures(self.content, session, entered)
+        if figures:  # the state's pictures, once, as it is entered
+            turn.step.replies[-1:] = self.views.pictures(session, figures, turn.step.replies[-1])
 
     # --- what every state handles the same way ------------------------------------------------------
 
@@ -139,7 +142,8 @@ class Engine:
         elif isinstance(event, ShowComparison):
             turn.reply(views.comparison_reply(session))
         elif isinstance(event, ShowSection) and event.section in self.content.section_by_id:
-            turn.reply(views.section(session, event.section))
+            figures = self.content.section_by_id[event.section].figures
+            turn.step.replies += views.pictures(session, figures, views.section(session, event.section))
         elif isinstance(event, ShowInfo):
             turn.reply(views.info(session, f"info.{event.topic}"))
             turn.show()

@@ -112,6 +112,7 @@ class Section(Strict):
     sources: list[SourceId] = Field(default_factory=list)
     match: Condition | None = None
     appendix: Literal["clinics"] | None = None  # the clinic relationships, from clinics.yaml, after the body
+    figures: list[Id] = Field(default_factory=list)  # sent as pictures after the topic
 
 
 class Sections(Strict):
@@ -168,16 +169,26 @@ class Panel(Strict):
 
 
 class Figure(Strict):
-    """Outcome numbers as data: what happens to `denominator` people of `reference`, over `time_frame`."""
+    """Numbers as a picture. An icon array: what happens to `denominator` people of `reference` over
+    `time_frame`, in one or two panels. The table: the decision's options side by side. `caption` is the text
+    alternative, sent with the picture."""
 
     id: Id
-    kind: Literal["icon_array"] = "icon_array"
-    denominator: int = Field(default=100, ge=1)
-    reference: TextKey
-    time_frame: TextKey
-    source: SourceId
+    kind: Literal["icon_array", "table"] = "icon_array"
     caption: TextKey
-    panels: list[Panel] = Field(min_length=1, max_length=2)
+    denominator: int = Field(default=100, ge=1, le=100)
+    reference: TextKey | None = None
+    time_frame: TextKey | None = None
+    source: SourceId | None = None
+    panels: list[Panel] = Field(default_factory=list, max_length=2)
+
+    @model_validator(mode="after")
+    def _complete(self) -> Figure:
+        if self.kind == "icon_array" and not (self.panels and self.reference and self.time_frame and self.source):
+            raise ValueError("an icon array needs panels, reference, time_frame and source")
+        if self.kind == "table" and self.panels:
+            raise ValueError("the options table takes its rows from the options: it has no panels")
+        return self
 
 
 class Decision(Strict):

@@ -22,13 +22,25 @@ Blocks = tuple[tuple[str, tuple[str, ...]], ...]
 @dataclass(frozen=True)
 class Document:
     """A file to send (the personal summary): plain-text blocks of (heading, lines), rendered by bot/; the
-    `clinician` blocks go on a page of their own, for the patient's doctor."""
+    `figures` are drawn in `language` after the blocks; the `clinician` blocks go on a page of their own, for
+    the patient's doctor; `large_print` sets the body in large type."""
 
     filename: str
     title: str
     blocks: Blocks
     clinician_title: str = ""
     clinician: Blocks = ()
+    figures: tuple[str, ...] = ()
+    language: str = "en"
+    large_print: bool = False
+
+
+@dataclass(frozen=True)
+class Picture:
+    """A figure to send as a picture, drawn in `language` (bot/pictures.py)."""
+
+    figure: str
+    language: str
 
 
 @dataclass(frozen=True)
@@ -46,6 +58,7 @@ class Reply:
     edit: bool = False
     extra_keys: tuple[str, ...] = field(default=())
     document: Document | None = None  # when set, `text` is the caption of this file
+    picture: Picture | None = None  # when set, `text` is the caption of this picture (its text alternative)
     contact_keyboard: tuple[str, str] | None = None  # labels: "share my phone number" and "cancel"
 
     def keys(self) -> tuple[str, ...]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Callable
+from dataclasses import replace
 
 from flows.candidacy import CandidacyResult, Finding, evaluate
 from flows.conditions import holds
@@ -12,9 +13,10 @@ from flows.content import Content
 from flows.events import Back, Choose, Done, Restart, Resume, ShowComparison, ShowMenu, ShowSection, encode
 from flows.limits import plain_text
 from flows.model import Condition, DecisionOption, Option, Section
-from flows.replies import Blocks, Button, Document, Reply
+from flows.replies import Blocks, Button, Document, Picture, Reply
 from flows.session import Session
 from flows.states import kind_of
+from flows.states.summary import SummaryState, leaning_figures
 from flows.states.weighted import REFLECT_HEADING, WeightedState, reflections
 from flows.texts import fill
 
@@ -64,6 +66,22 @@ class Views:
     def notice(self, session: Session, key: str) -> Reply:
         """A short notice (shown as a pop-up when it answers a tapped button)."""
         return Reply(key=key, text=self.text(session, key), kind="notice")
+
+    def pictures(self, session: Session, figure_ids: list[str], after: Reply) -> list[Reply]:
+        """`after` followed by the figures as pictures (each with its caption); the buttons of `after` move to the
+        last picture, so they stay at the bottom of the chat."""
+        if not figure_ids:
+            return [after]
+        pictures = [
+            Reply(
+                key=self.content.figure_by_id[f].caption,
+                text=self.text(session, self.content.figure_by_id[f].caption),
+                picture=Picture(f, session.language),
+            )
+            for f in figure_ids
+        ]
+        pictures[-1] = replace(pictures[-1], buttons=after.buttons, kind=after.kind)
+        return [replace(after, buttons=(), kind="message"), *pictures]
 
     def info(self, session: Session, key: str) -> Reply:
         """A plain message from a text key."""
@@ -230,21 +248,32 @@ class Views:
 
     # --- the summary --------------------------------------------------------------------------------
 
-    def summary_document(self, session: Session) -> Reply:
-        """The personal summary as a PDF-ready document, with a short caption."""
-        document = self.summary_as_document(session)
+    def summary_document(self, session: Session, large_print: bool = False) -> Reply:
+        """The personal summary as a PDF-ready document (in large print if asked), with a short caption."""
+        document = self.summary_as_document(session, large_print)
         return Reply(key="summary.pdf_caption", text=self.text(session, "summary.pdf_caption"), document=document)
 
-    def summary_as_document(self, session: Session) -> Document:
-        """The personal summary as plain-text blocks, with who is behind the guide, the sources, and a page for
-        the patient's doctor."""
+    def summary_as_document(self, session: Session, large_print: bool = False) -> Document:
+        """The personal summary as plain-text blocks, with who is behind the guide, the sources, the figures of
+        the option the patient leans towards and of its comparator, the options table, and a page for the
+        patient's doctor."""
         return Document(
-            filename="summary.pdf",
+            filename="summary-large-print.pdf" if large_print else "summary.pdf",
             title=self._plain(session, "summary.pdf_title"),
             blocks=self.summary_blocks(session, for_pdf=True),
             clinician_title=self._plain(session, "summary.clinician_heading"),
             clinician=self.clinician_blocks(session),
+            figures=self.summary_figures(session),
+            language=session.language,
+            large_print=large_print,
         )
+
+    def summary_figures(self, session: Session) -> tuple[str, ...]:
+        """The figures the summary's PDF holds: all those of the leaning and its comparator, then the table."""
+        state = next((s for s in self.content.flow.states if isinstance(s, SummaryState)), None)
+        chosen = [f for group in leaning_figures(self.content, session, state) for f in group] if state else []
+        tables = [f.id for f in self.content.figure_by_id.values() if f.kind == "table"]
+        return tuple(dict.fromkeys([*chosen, *tables]))
 
     def summary_blocks(self, session: Session, for_pdf: bool) -> Blocks:
         """Plain-text blocks: answers, result and reasons, leaning, what matters, matching topics, questions to

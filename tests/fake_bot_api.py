@@ -51,6 +51,7 @@ METHODS = {
     "close",
     "logOut",
     "sendDocument",
+    "sendPhoto",
 }
 
 
@@ -136,6 +137,7 @@ class FakeBotApi:
     faults: list[Fault] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
     documents: list[bytes] = field(default_factory=list)
+    photos: list[bytes] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
 
@@ -294,6 +296,37 @@ class FakeBotApi:
             "file_size": len(data),
         }
         self.documents.append(data)
+        return message
+
+    def _sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
+        """Like Telegram: a caption of at most 1,024 visible characters; a photo at most 10 MB, whose width and
+        height add up to at most 10,000 and whose sides are at most 20 times each other (read from the PNG)."""
+        caption = str(params.get("caption") or "")
+        visible, errors = parse_telegram_html(caption) if params.get("parse_mode") == "HTML" else (caption, [])
+        if errors:
+            raise ApiError(400, f"Bad Request: can't parse entities: {errors[0]}")
+        if len(visible) > MessageLimit.CAPTION_LENGTH:
+            raise ApiError(400, "Bad Request: message caption is too long")
+        files = params.get("_files") or {}
+        if not files:
+            raise ApiError(400, "Bad Request: there is no photo in the request")
+        name, data = next(iter(files.items()))
+        if len(data) > 10 * 2**20 or data[:8] != b"\x89PNG\r\n\x1a\n":
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        if width + height > 10_000 or max(width, height) > 20 * min(width, height):
+            raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
+        message = self._message(int(params["chat_id"]), caption, self._check_markup(params))
+        message["photo"] = [
+            {
+                "file_id": f"photo{message['message_id']}",
+                "file_unique_id": f"p{message['message_id']}",
+                "width": width,
+                "height": height,
+                "file_size": len(data),
+            }
+        ]
+        self.photos.append(data)
         return message
 
     def _answerCallbackQuery(self, params: dict[str, Any]) -> bool:

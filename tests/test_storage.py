@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -332,3 +333,15 @@ def test_processes_starting_together_on_a_fresh_sqlite_file_all_open_it(tmp_path
             if process.returncode != 0:
                 failures.append(error.strip().splitlines()[-1])
     assert failures == []
+
+
+async def test_writes_cancelled_at_any_moment_leave_the_store_usable(store: Store) -> None:
+    for attempt in range(40):  # cancelled before, during and after their transaction starts
+        task = asyncio.create_task(store.schedule("follow_up", f"cancelled:{attempt}", NOW))
+        for _ in range(attempt % 5):
+            await asyncio.sleep(0)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+    saved = await store.save(record(), [Stage.STARTED], now=NOW)
+    assert saved.record.row_version == 1 and await store.load(7) == saved.record

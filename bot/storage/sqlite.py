@@ -149,21 +149,26 @@ class SqliteStore:
         program for longer than the busy timeout becomes StorageBusy. A task cancelled half-way (its process is
         stopping) leaves no transaction open behind it."""
         async with self._write:
+            if self.db.in_transaction:  # left open by a task cancelled at the wrong moment: nothing of it committed
+                await self.db.execute("ROLLBACK")
             try:
                 await self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
                 raise StorageBusy(str(error)) from None
-            except asyncio.CancelledError:  # BEGIN may have run in the connection's thread all the same
-                await asyncio.shield(self._end_open_transaction())
+            except asyncio.CancelledError:
+                await asyncio.shield(self._settle())
                 raise
             try:
                 yield self.db
             except BaseException:
-                await asyncio.shield(self._end_open_transaction())
+                await asyncio.shield(self._settle())
                 raise
             await self.db.execute("COMMIT")
 
-    async def _end_open_transaction(self) -> None:
+    async def _settle(self) -> None:
+        """Roll back the open transaction, if any. The connection runs statements in order on its own thread: a
+        cancelled BEGIN may still be queued there, so wait for it (a statement after it) before looking."""
+        await self.db.execute("SELECT 1")
         if self.db.in_transaction:
             await self.db.execute("ROLLBACK")
 

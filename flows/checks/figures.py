@@ -50,7 +50,7 @@ def check_figures(files: Files, texts: dict[str, dict[str, TextEntry]], report: 
                 )
         for language, entries in texts.items():
             caption = entries.get(figure.caption)
-            time_frame = entries.get(figure.time_frame)
+            time_frame = entries.get(figure.time_frame or "")
             if caption is None:
                 continue  # reported as a missing text
             missing = sorted(stated_numbers(figure) - numbers_in(caption.text))

@@ -114,6 +114,8 @@ def _flow(files: Files, refs: References) -> None:
             _condition(refs, files, "flow.yaml", condition, (*here, *location))
         if state.action is not None:
             refs.actions.append((state.action, files.place("flow.yaml", *here, "action")))
+        for j, figure_id in enumerate(state.figures):
+            refs.figures.append((figure_id, files.place("flow.yaml", *here, "figures", j)))
         for j, option in enumerate(getattr(state, "options", [])):
             if option.action is not None:
                 refs.actions.append((option.action, files.place("flow.yaml", *here, "options", j, "action")))
@@ -137,6 +139,8 @@ def _sections(files: Files, refs: References) -> None:
             refs.sources.append((source, files.place("sections.yaml", *here, "sources", j)))
         if section.match is not None:
             _condition(refs, files, "sections.yaml", section.match, (*here, "match"))
+        for j, figure_id in enumerate(section.figures):
+            refs.figures.append((figure_id, files.place("sections.yaml", *here, "figures", j)))
 
 
 def _decision(files: Files, refs: References) -> None:
@@ -153,13 +157,16 @@ def _decision(files: Files, refs: References) -> None:
             refs.sections.append((option.section, files.place("decision.yaml", *here, "section")))
     for i, figure in enumerate(files.decision.figures):
         here = ("figures", i)
-        refs.sources.append((figure.source, files.place("decision.yaml", *here, "source")))
+        if figure.source is not None:
+            refs.sources.append((figure.source, files.place("decision.yaml", *here, "source")))
         for name, kind in (
             ("reference", KeyKind.MESSAGE),
             ("time_frame", KeyKind.MESSAGE),
             ("caption", KeyKind.CAPTION),
         ):
-            refs.texts.append(TextRef(getattr(figure, name), kind, files.place("decision.yaml", *here, name)))
+            key = getattr(figure, name)
+            if key is not None:
+                refs.texts.append(TextRef(key, kind, files.place("decision.yaml", *here, name)))
         for j, panel in enumerate(figure.panels):
             if panel.label is not None:
                 refs.texts.append(

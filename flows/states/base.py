@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Literal, TypeVar
 
+from pydantic import Field
+
 from flows.conditions import AnswerValue
 from flows.events import Back, Choose, Done, Toggle, encode
 from flows.keys import KeyKind
@@ -39,6 +41,7 @@ class StateBase(Strict):
     text: TextKey
     stage: Stage | None = None
     action: Id | None = None
+    figures: list[Id] = Field(default_factory=list)  # sent as pictures on entering the state
 
 
 S = TypeVar("S", bound=StateBase)
@@ -98,6 +101,10 @@ class Kind(Generic[S]):
     def answer_rows(self, views: Views, session: Session, state: S) -> Rows:
         """The buttons that answer the state (Back is added by `render`)."""
         return ()
+
+    def pictures(self, content: Content, session: Session, state: S) -> list[str]:
+        """The figures to send on entering the state (its `figures`)."""
+        return list(state.figures)
 
     def skip(self, content: Content, session: Session, state: S) -> Skip | None:
         """Whether entering the state is skipped for this session (e.g. nothing to offer)."""
