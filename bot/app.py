@@ -20,7 +20,8 @@ from telegram.ext import (
 from telegram.request import BaseRequest
 
 from bot.clock import Clock, SystemClock
-from bot.conversations import Conversations
+from bot.conversations import FOLLOW_UP, Conversations
+from bot.followups import CheckIns
 from bot.handlers import COMMAND_EVENTS, ChatHandlers
 from bot.handoffs import HandoffDelivery
 from bot.jobs import RETENTION_EVERY, RETENTION_KEY, Done, JobRunner, Outcome, RetryAt
@@ -94,7 +95,7 @@ def build_application(
     if rate_limit:
         builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
     application = builder.build()
-    conversations = Conversations(engine, store, clock)
+    conversations = Conversations(engine, store, clock, settings.follow_up_after)
     pictures = Pictures(engine.content)
     handoffs = HandoffDelivery(engine.content, store, clock, pictures)
 
@@ -109,7 +110,12 @@ def build_application(
         log.info("retention: erased %d idle chat(s)", erased)
         return RetryAt(clock.now() + RETENTION_EVERY)
 
-    jobs = JobRunner(store, clock, {"handoff": deliver_handoff, "retention": retention})
+    check_ins = CheckIns(conversations, store, clock, pictures)
+
+    async def check_in(job: Job) -> Outcome:
+        return await check_ins.run(application.bot, job)
+
+    jobs = JobRunner(store, clock, {"handoff": deliver_handoff, "retention": retention, FOLLOW_UP: check_in})
     handlers = ChatHandlers(conversations, handoffs, jobs, pictures, settings.admin_ids)
     application.bot_data["services"] = Services(
         settings, engine, store, clock, conversations, handoffs, jobs, handlers, pictures
@@ -125,6 +131,7 @@ def build_application(
             CommandHandler("language", handlers.on_language, filters=private),
             CommandHandler("delete", handlers.on_delete, filters=private),
             CommandHandler("stats", handlers.on_stats, filters=private),
+            CommandHandler("reminders", handlers.on_reminders, filters=private),
             CommandHandler(list(COMMAND_EVENTS), handlers.on_command, filters=private),
             MessageHandler(filters.COMMAND & private, handlers.on_command),
             MessageHandler(filters.CONTACT & private, handlers.on_contact),

@@ -3,19 +3,27 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from datetime import timedelta
 
 from bot.clock import Clock
 from bot.handoffs import contact_of, document_to_json
-from bot.storage import ChatRecord, NewHandoff, StorageBusy, Store, VersionConflict
+from bot.storage import ChatRecord, NewHandoff, NewJob, StorageBusy, Store, VersionConflict
 from flows.engine import Engine, Step
-from flows.events import Event, Resume
+from flows.events import CheckIn, Event, Resume
 from flows.stages import Stage
 
+FOLLOW_UP = "follow_up"  # the kind of a check-in's job
 MAX_CONFLICT_RETRIES = 3
 MAX_BUSY_RETRIES = 3
 RECENT_UPDATES = 16  # per chat: more than can be in flight when the process dies
 BUSY_BACKOFF_S = 0.2
+
+
+def follow_up_key(chat_id: int, number: int) -> str:
+    """The key of a chat's `number`th check-in job."""
+    return f"{FOLLOW_UP}:{chat_id}:{number}"
 
 
 @dataclass(frozen=True)
@@ -31,10 +39,11 @@ class Outcome:
 class Conversations:
     """The engine and the store together; callers hold the chat's lock so updates apply in order."""
 
-    def __init__(self, engine: Engine, store: Store, clock: Clock) -> None:
+    def __init__(self, engine: Engine, store: Store, clock: Clock, follow_up_after: Sequence[timedelta] = ()) -> None:
         self.engine = engine
         self.store = store
         self.clock = clock
+        self.follow_up_after = tuple(follow_up_after)
 
     async def apply(
         self,
@@ -79,14 +88,49 @@ class Conversations:
             if step.handoff is not None:
                 contact = contact_of(step.handoff, username)
                 handoff = NewHandoff(step.handoff.clinic, contact, document_to_json(step.handoff.summary))
+            jobs = self._follow_ups(record, updated)
             try:
-                saved = await self.store.save(updated, stages, handoff, self.clock.now())
+                saved = await self.store.save(updated, stages, handoff, self.clock.now(), jobs)
             except VersionConflict:
                 if attempt == MAX_CONFLICT_RETRIES - 1:
                     raise
                 continue
             return Outcome(step, saved.record, saved.handoff_id)
         raise AssertionError("unreachable")
+
+    def _follow_ups(self, before: ChatRecord, after: ChatRecord) -> list[NewJob]:
+        """The check-in jobs to schedule when the patient has just agreed to them: one per FOLLOW_UP_AFTER
+        delay, for as many check-ins as the flow has."""
+        if not after.session.follow_ups or before.session.follow_ups:
+            return []
+        now = self.clock.now()
+        count = min(len(self.follow_up_after), len(self.engine.content.flow.follow_ups))
+        return [
+            NewJob(FOLLOW_UP, follow_up_key(after.chat_id, number), now + delay, {"number": number})
+            for number, delay in enumerate(self.follow_up_after[:count])
+        ]
+
+    async def check_in(self, chat_id: int, number: int) -> Outcome | None:
+        """The `number`th follow-up check-in becomes the chat's current step (callers hold the chat's lock);
+        None when the patient is gone, withdrew consent or stopped the check-ins."""
+        record = await self.store.load(chat_id)
+        if record is None:
+            return None
+        step = self.engine.step(record.session, CheckIn(number))
+        if not step.changed:
+            return None
+        saved = await self.store.save(replace(record, session=step.session), step.stages, now=self.clock.now())
+        return Outcome(step, saved.record)
+
+    async def stop_follow_ups(self, chat_id: int) -> bool:
+        """No more check-ins for this chat (/reminders): its jobs go, and it is noted with its session. True
+        when any were planned."""
+        cancelled = await self.store.cancel(chat_id, FOLLOW_UP)
+        record = await self.store.load(chat_id)
+        if record is not None and record.session.follow_ups:
+            session = record.session.model_copy(update={"follow_ups": False})
+            await self.store.save(replace(record, session=session), now=self.clock.now())
+        return cancelled > 0
 
     async def set_language(self, chat_id: int, language: str) -> Outcome:
         """Switch the chat's language and show the current question again in it."""

@@ -9,7 +9,7 @@ from telegram import Update
 from telegram.constants import ChatType
 from telegram.ext import ContextTypes
 
-from bot.conversations import Conversations
+from bot.conversations import FOLLOW_UP, Conversations
 from bot.delivery import ChatUnreachable, deliver
 from bot.handoffs import HandoffDelivery, handoff_job_key
 from bot.jobs import JobRunner
@@ -19,6 +19,7 @@ from bot.stats import funnel_table, render
 from bot.storage import StorageBusy
 from flows.events import Back, Event, Restart, Resume, SharedContact, ShowInfo, ShowMenu, Start, Typed, decode
 from flows.replies import Button, Reply
+from flows.texts import fill
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,7 @@ COMMAND_EVENTS: dict[str, Event] = {
 }
 LANGUAGE_PREFIX = "l:"
 DELETE_YES, DELETE_NO = "x:yes", "x:no"
+REMINDERS_CANCEL = "x:reminders"
 
 
 class ChatHandlers:
@@ -88,6 +90,20 @@ class ChatHandlers:
         )
         await self._send(update, [Reply("bot.delete_confirm", self._text(language, "bot.delete_confirm"), buttons)])
 
+    async def on_reminders(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """/reminders: the check-ins planned for this chat, with a button to cancel them."""
+        language = await self._language(update)
+        planned = [job for job in await self.store.jobs(self._chat_id(update)) if job.kind == FOLLOW_UP]
+        if not planned:
+            await self._send(update, [Reply("reminders.none", self._text(language, "reminders.none"))])
+            return
+        lines = [self._text(language, "reminders.planned")]
+        lines += [
+            fill(self._text(language, "reminders.item"), {"date": job.due_at.date().isoformat()}) for job in planned
+        ]
+        buttons = ((Button(self._text(language, "reminders.cancel"), REMINDERS_CANCEL),),)
+        await self._send(update, [Reply("reminders.planned", "\n".join(lines), buttons)])
+
     async def on_stats(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """/stats: all clinics for admins, their own clinics for clinic staff, nothing for anyone else."""
         user = update.effective_user
@@ -113,6 +129,10 @@ class ChatHandlers:
         data = query.data or ""
         if data in (DELETE_YES, DELETE_NO):
             await self._confirm_delete(update, data == DELETE_YES)
+        elif data == REMINDERS_CANCEL:
+            language = await self._language(update)
+            await self.conversations.stop_follow_ups(self._chat_id(update))
+            await self._send(update, [Reply("reminders.cancelled", self._text(language, "reminders.cancelled"))])
         elif data.startswith(LANGUAGE_PREFIX) and data[len(LANGUAGE_PREFIX) :] in self.texts.languages:
             chat_id = self._chat_id(update)
             outcome = await self.conversations.set_language(chat_id, data[len(LANGUAGE_PREFIX) :])

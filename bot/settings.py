@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
 
 class ConfigError(Exception):
@@ -30,6 +33,7 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     port: int = Field(default=8080, ge=1, le=65535)
     retention_days: int = Field(default=180, ge=1)
+    follow_up_after: Annotated[tuple[timedelta, ...], NoDecode] = (timedelta(days=14), timedelta(days=90))
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -74,6 +78,21 @@ class Settings(BaseSettings):
                 raise ValueError("must be Telegram user ids separated by commas, e.g. 12345,67890")
             return frozenset(int(part) for part in parts)
         return value
+
+    @field_validator("follow_up_after", mode="before")
+    @classmethod
+    def _delays(cls, value: object) -> object:
+        if not isinstance(value, str):
+            return value
+        delays = []
+        for part in (p.strip() for p in value.split(",") if p.strip()):
+            number, unit = part[:-1], part[-1:]
+            if not number.isdigit() or unit not in UNITS or int(number) == 0:
+                raise ValueError("must be delays like 14d,90d (units s, m, h, d), each above 0")
+            delays.append(timedelta(seconds=int(number) * UNITS[unit]))
+        if not delays:
+            raise ValueError("must name at least one delay, like 14d")
+        return tuple(delays)
 
     @field_validator("webhook_secret")
     @classmethod

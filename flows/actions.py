@@ -42,8 +42,22 @@ def decline_consent(session: Session) -> Stage | None:
     return None
 
 
+def opt_in_follow_ups(session: Session) -> Stage | None:
+    """The patient agreed, separately, to be written to later for the check-ins."""
+    session.follow_ups = True
+    return Stage.OPTED_IN
+
+
+def decline_follow_ups(session: Session) -> Stage | None:
+    """No check-ins (the default)."""
+    session.follow_ups = False
+    return None
+
+
 ACTIONS: dict[str, Action] = {
     "grant_consent": Action(grant_consent),
     "grant_consent_after_urgent": Action(grant_consent_after_urgent, keeps={SAFETY: (URGENT,)}),
     "decline_consent": Action(decline_consent),
+    "opt_in_follow_ups": Action(opt_in_follow_ups),
+    "decline_follow_ups": Action(decline_follow_ups),
 }

@@ -12,6 +12,7 @@ from typing import Any
 from flows.content import Content
 from flows.events import (
     Back,
+    CheckIn,
     Choose,
     Done,
     Event,
@@ -149,6 +150,8 @@ class Engine:
             turn.show()
         elif isinstance(event, Resume):
             turn.show()
+        elif isinstance(event, CheckIn):
+            self._check_in(turn, event.number)
         elif isinstance(event, SharedContact):
             state = self._state(session)
             if not kind_of(state).contact(turn, state, event.phone):  # a number nobody asked for is not kept
@@ -157,6 +160,20 @@ class Engine:
         else:
             assert isinstance(event, ShowSection), event
             turn.reject(Reason.UNKNOWN_OPTION)
+
+    def _check_in(self, turn: Turn, number: int) -> None:
+        """A follow-up check-in becomes the current step (older keyboards go stale); only for a patient who
+        agreed to them. Otherwise nothing happens and nothing is sent."""
+        session = turn.session
+        starts = self.content.flow.follow_ups
+        if session.consent is not True or not session.follow_ups or not 0 <= number < len(starts):
+            return
+        session.history = []
+        session.state = starts[number]
+        session.draft = []
+        session.awaiting_contact = False
+        turn.bump()
+        turn.show()
 
     def _typed(self, turn: Turn, text: str) -> None:
         state = self._state(turn.session)

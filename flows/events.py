@@ -99,6 +99,13 @@ class SharedContact:
 
 
 @dataclass(frozen=True)
+class CheckIn:
+    """A follow-up check-in falls due (the `number`th, from 0): it becomes the chat's current step."""
+
+    number: int
+
+
+@dataclass(frozen=True)
 class Unreadable:
     """Button data that this bot never made (forged, or from another bot version)."""
 
@@ -117,6 +124,7 @@ Event = (
     | Resume
     | ShowInfo
     | SharedContact
+    | CheckIn
     | Unreadable
 )
 

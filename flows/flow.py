@@ -13,3 +13,4 @@ class Flow(Strict):
 
     start: Id
     states: list[State] = Field(min_length=1)
+    follow_ups: list[Id] = Field(default_factory=list)  # where each follow-up check-in starts, in order

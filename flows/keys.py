@@ -18,7 +18,7 @@ class KeyKind(StrEnum):
     MESSAGE = "message"
 
 
-COMMANDS = ("start", "menu", "back", "restart", "language", "privacy", "delete", "help")
+COMMANDS = ("start", "menu", "back", "restart", "language", "privacy", "reminders", "delete", "help")
 
 SYSTEM_KEYS: dict[str, KeyKind] = {
     **dict.fromkeys(
@@ -42,6 +42,7 @@ SYSTEM_KEYS: dict[str, KeyKind] = {
             "bot.delete_yes",
             "bot.delete_no",
             "menu.compare",
+            "reminders.cancel",
         ),
         KeyKind.LABEL,
     ),
@@ -121,6 +122,11 @@ SYSTEM_KEYS: dict[str, KeyKind] = {
             "bot.handoff_failed",
             "bot.stats_denied",
             "bot.stats_heading",
+            "reminders.none",
+            "reminders.planned",
+            "reminders.item",
+            "reminders.cancelled",
+            "reminders.late",
             "clinic_message.new",
             "clinic_message.withdrawn",
         ),

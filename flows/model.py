@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from flows.stages import Stage
+
 Id = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*$")]
 TextKey = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]*(\.[a-z0-9_]+)*$")]
 SourceId = Annotated[str, Field(pattern=r"^[A-Za-z0-9]+$")]
@@ -84,13 +86,15 @@ Next = Id | list[Branch]
 
 
 class Option(Strict):
-    """A button answer. `next` overrides the state's; `exclusive` clears the other ticks (e.g. 'none')."""
+    """A button answer. `next` overrides the state's; `exclusive` clears the other ticks (e.g. 'none');
+    `stage` is counted when it is chosen."""
 
     id: Id
     label: TextKey
     next: Next | None = None
     action: Id | None = None
     exclusive: bool = False
+    stage: Stage | None = None
 
 
 class Group(Strict):

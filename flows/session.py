@@ -22,6 +22,7 @@ class Session(BaseModel):
     handoff_clinic: str | None = None  # the clinic the patient chose to be contacted by
     awaiting_contact: bool = False  # asked to share a phone number with Telegram's contact button
     has_username: bool = False  # the user has a Telegram username (set by the adapter on every update)
+    follow_ups: bool = False  # agreed to be written to later, for the check-ins
 
     def copy_for_step(self) -> Session:
         """An independent copy to change, so the caller's session is never mutated."""

@@ -19,6 +19,11 @@ class Stage(StrEnum):
     CONSENTED = "consented"
     COMPLETED = "completed"  # saw their result
     HANDED_OFF = "handed_off"
+    OPTED_IN = "opted_in"  # agreed to follow-up check-ins
+    FIRST_CHECK_IN = "first_check_in"  # answered the first check-in (two weeks)
+    DECIDED = "decided"  # had decided at the first check-in
+    SECOND_CHECK_IN = "second_check_in"  # answered the second check-in (three months)
+    SAME_CHOICE = "same_choice"  # would make the same choice again
     DELETED = "deleted"
 
 

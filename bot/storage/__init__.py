@@ -1,4 +1,4 @@
-"""Storage: the `Store` contract and its two implementations. `open_store` picks one from the settings:
+"""Storage: the `Store` contract and its two implementations. `make_store` picks one from the settings:
 PostgreSQL when DATABASE_URL is set, else the SQLite file at DATABASE_PATH (with the session cache)."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from bot.storage.base import (
     Handoff,
     Job,
     NewHandoff,
+    NewJob,
     Saved,
     StorageBusy,
     StorageError,
@@ -31,6 +32,7 @@ __all__ = [
     "Handoff",
     "Job",
     "NewHandoff",
+    "NewJob",
     "Saved",
     "SqliteStore",
     "StorageBusy",

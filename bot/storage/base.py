@@ -95,6 +95,16 @@ class InboxUpdate:
 
 
 @dataclass(frozen=True)
+class NewJob:
+    """A job to schedule with a save (e.g. the follow-up check-ins a patient just agreed to)."""
+
+    kind: str
+    key: str
+    due_at: datetime
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Saved:
     """What `save` wrote: the record as stored now, and the id of a hand-off stored with it."""
 
@@ -133,9 +143,10 @@ class Store(Protocol):
         stages: Iterable[Stage] = (),
         handoff: NewHandoff | None = None,
         now: datetime | None = None,
+        jobs: Sequence[NewJob] = (),
     ) -> Saved:
-        """Write the record, its stage events and a new hand-off (with its delivery job) in one transaction;
-        VersionConflict if the row moved on since it was loaded."""
+        """Write the record, its stage events, a new hand-off (with its delivery job) and new jobs of the chat in
+        one transaction; VersionConflict if the row moved on since it was loaded."""
 
     async def erase(self, chat_id: int) -> bool:
         """Delete everything tied to the chat (row, hand-offs, jobs); its events lose the chat id. True if it had
@@ -184,6 +195,9 @@ class Store(Protocol):
     async def finish(self, job_id: int) -> None:
         """The job is done: remove it."""
 
+    async def cancel(self, chat_id: int, kind: str) -> int:
+        """Remove a chat's jobs of one kind; returns how many."""
+
     async def retry(self, job_id: int, due_at: datetime) -> None:
         """Release the job to run again at `due_at`."""
 
@@ -227,6 +241,7 @@ def session_columns(record: ChatRecord) -> dict[str, Any]:
         "handoff_clinic": session.handoff_clinic,
         "awaiting_contact": session.awaiting_contact,
         "has_username": session.has_username,
+        "follow_ups": session.follow_ups if consented else False,
         "recent_updates": list(record.recent_updates),
     }
     return {
@@ -259,6 +274,7 @@ def record_from_row(row: dict[str, Any]) -> ChatRecord:
         handoff_clinic=progress.get("handoff_clinic"),
         awaiting_contact=progress.get("awaiting_contact", False),
         has_username=progress.get("has_username", False),
+        follow_ups=progress.get("follow_ups", False),
     )
     return ChatRecord(
         chat_id=row["chat_id"],

@@ -21,6 +21,7 @@ from bot.storage.base import (
     InboxUpdate,
     Job,
     NewHandoff,
+    NewJob,
     Saved,
     Store,
 )
@@ -65,10 +66,11 @@ class CachedStore:
         stages: Iterable[Stage] = (),
         handoff: NewHandoff | None = None,
         now: datetime | None = None,
+        jobs: Sequence[NewJob] = (),
     ) -> Saved:
         """Write through; the stored record is kept. On any failure the entry is dropped (read again next time)."""
         try:
-            saved = await self.inner.save(record, stages, handoff, now)
+            saved = await self.inner.save(record, stages, handoff, now, jobs)
         except BaseException:
             self._records.pop(record.chat_id, None)
             raise
@@ -146,6 +148,10 @@ class CachedStore:
     async def finish(self, job_id: int) -> None:
         """The store's finish."""
         await self.inner.finish(job_id)
+
+    async def cancel(self, chat_id: int, kind: str) -> int:
+        """The store's cancel."""
+        return await self.inner.cancel(chat_id, kind)
 
     async def retry(self, job_id: int, due_at: datetime) -> None:
         """The store's retry."""

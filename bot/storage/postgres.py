@@ -26,6 +26,7 @@ from bot.storage.base import (
     InboxUpdate,
     Job,
     NewHandoff,
+    NewJob,
     Saved,
     StorageBusy,
     StorageError,
@@ -157,6 +158,7 @@ class PostgresStore:
         stages: Iterable[Stage] = (),
         handoff: NewHandoff | None = None,
         now: datetime | None = None,
+        jobs: Sequence[NewJob] = (),
     ) -> Saved:
         """Write the record, its events and a new hand-off with its delivery job, in one transaction."""
         now = now or utc_now()
@@ -216,6 +218,8 @@ class PostgresStore:
                 await self._schedule(
                     db, "handoff", f"handoff:{handoff_id}", now, record.chat_id, {"handoff": handoff_id}
                 )
+            for job in jobs:
+                await self._schedule(db, job.kind, job.key, job.due_at, record.chat_id, job.payload)
         stored = ChatRecord(
             record.chat_id,
             record.session,
@@ -403,6 +407,12 @@ class PostgresStore:
         """Remove a done job."""
         async with self._connection() as db:
             await db.execute("DELETE FROM jobs WHERE id = $1", job_id)
+
+    async def cancel(self, chat_id: int, kind: str) -> int:
+        """Remove the chat's jobs of `kind`."""
+        async with self._connection() as db:
+            status = await db.execute("DELETE FROM jobs WHERE chat_id = $1 AND kind = $2", chat_id, kind)
+        return int(status.split()[-1])
 
     async def retry(self, job_id: int, due_at: datetime) -> None:
         """Free the job to run again at `due_at`."""

@@ -28,6 +28,7 @@ from bot.storage.base import (
     InboxUpdate,
     Job,
     NewHandoff,
+    NewJob,
     Saved,
     StorageBusy,
     StorageError,
@@ -205,6 +206,7 @@ class SqliteStore:
         stages: Iterable[Stage] = (),
         handoff: NewHandoff | None = None,
         now: datetime | None = None,
+        jobs: Sequence[NewJob] = (),
     ) -> Saved:
         """Write the record, its events and a new hand-off with its delivery job, in one transaction."""
         now = now or utc_now()
@@ -265,6 +267,8 @@ class SqliteStore:
                 await self._schedule(
                     db, "handoff", f"handoff:{handoff_id}", now, record.chat_id, {"handoff": handoff_id}
                 )
+            for job in jobs:
+                await self._schedule(db, job.kind, job.key, job.due_at, record.chat_id, job.payload)
         stored = ChatRecord(
             record.chat_id,
             record.session,
@@ -447,6 +451,12 @@ class SqliteStore:
         """Remove a done job."""
         async with self._transaction() as db:
             await db.execute("DELETE FROM jobs WHERE id = ?", (job_id,))
+
+    async def cancel(self, chat_id: int, kind: str) -> int:
+        """Remove the chat's jobs of `kind`."""
+        async with self._transaction() as db:
+            cursor = await db.execute("DELETE FROM jobs WHERE chat_id = ? AND kind = ?", (chat_id, kind))
+            return int(cursor.rowcount)
 
     async def retry(self, job_id: int, due_at: datetime) -> None:
         """Free the job to run again at `due_at`."""

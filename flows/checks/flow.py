@@ -66,8 +66,9 @@ def _reachable(files: Files, refs: References, report: Report) -> None:
     targets: dict[str, list[str]] = {}
     for source, target, _ in refs.states:
         targets.setdefault(source, []).append(target)
-    seen = {flow.start}
-    queue = deque([flow.start])
+    entries = [flow.start, *(first for first in flow.follow_ups if first in ids)]  # check-ins start on their own
+    seen = set(entries)
+    queue = deque(entries)
     while queue:
         for target in targets.get(queue.popleft(), []):
             if target in ids and target not in seen:

@@ -2,19 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Literal, TypeVar
+
+from pydantic import Field
 
 from flows.events import Choose
 from flows.keys import KeyKind
-from flows.model import Next, TextKey
-from flows.states.base import Kind, Rows, StateBase, Tap, TextUse
+from flows.model import Id, Next, TextKey
+from flows.replies import Reply
+from flows.states.base import Kind, Rows, StateBase, StateProblem, Tap, TextUse
+from flows.texts import fill
 
 if TYPE_CHECKING:
     from flows.session import Session
+    from flows.states.base import CheckView
     from flows.turn import Turn
     from flows.views import Views
 
 OK = "ok"
+NO_ANSWER = "–"  # in a filled place whose answer is not on record
 
 
 class ContinueState(StateBase):
@@ -25,9 +32,11 @@ class ContinueState(StateBase):
 
 
 class MessageState(ContinueState):
-    """Shows a text with a single button that moves on."""
+    """Shows a text with a single button that moves on; `fill` puts answers in its `{name}` places, e.g.
+    `{before: pain}` shows the answer to `pain` where the text says `{before}`."""
 
     type: Literal["message"]
+    fill: dict[Id, Id] = Field(default_factory=dict)
 
 
 C = TypeVar("C", bound=ContinueState)
@@ -50,9 +59,30 @@ class ContinueKind(Kind[C]):
 
 
 class MessageKind(ContinueKind[MessageState]):
-    """A plain message."""
+    """A plain message, with answers filled in where it asks for them."""
 
     type = "message"
+
+    def render(self, views: Views, session: Session, state: MessageState, edit: bool) -> Reply:
+        reply = super().render(views, session, state, edit)
+        if not state.fill:
+            return reply
+        values = {
+            name: views.escape(str(session.answers[question])) if question in session.answers else NO_ANSWER
+            for name, question in state.fill.items()
+        }
+        return replace(reply, text=fill(reply.text, values))
+
+    def check(self, state: MessageState, content: CheckView) -> list[StateProblem]:
+        return [
+            StateProblem(
+                ("fill", name),
+                f"'{question}' is not a question whose answer is kept",
+                "fill from one of: " + ", ".join(content.ids_with_shape("choice", "number", "text")),
+            )
+            for name, question in state.fill.items()
+            if content.shape_of(question) is None
+        ]
 
 
 KIND = MessageKind()

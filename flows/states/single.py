@@ -63,6 +63,7 @@ class SingleKind(Kind[SingleState]):
             turn.reject_unknown()
             return
         turn.act(chosen.action)
+        turn.mark(chosen.stage)
         if state.short is not None:
             turn.record(state.id, chosen.id)
         turn.advance(chosen.id)
