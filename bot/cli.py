@@ -43,6 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="funnel counts per clinic and week (cells under 5 shown as <5)")
     stats.add_argument("--clinic", help="only this clinic's code")
     stats.add_argument("--since", type=_date, help="only events from this date (YYYY-MM-DD)")
+    stats.add_argument("--dropoff", action="store_true", help="also: chats idle over 24 h, per state of the flow")
+    stats.add_argument("--chart", type=Path, metavar="FILE", help="also draw the funnel per clinic and week (PNG)")
     backup = commands.add_parser("backup", help="write a consistent copy of the database while the bot runs")
     backup.add_argument("file", type=Path, help="where to write the copy")
     commands.add_parser("purge", help="erase chats idle for longer than RETENTION_DAYS")
@@ -170,7 +172,7 @@ async def _maintenance(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     if args.command == "stats":
-        return await maintenance.stats(settings, args.clinic, args.since)
+        return await maintenance.stats(settings, args.clinic, args.since, args.dropoff, args.chart)
     if args.command == "backup":
         return await maintenance.backup(settings, args.file)
     if args.command == "purge":

@@ -5,21 +5,23 @@ from __future__ import annotations
 import html
 import logging
 
-from telegram import Update
-from telegram.constants import ChatType
+from telegram import InputFile, Update
+from telegram.constants import ChatType, ParseMode
+from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from bot.conversations import FOLLOW_UP, Conversations
 from bot.delivery import ChatUnreachable, deliver
 from bot.handoffs import HandoffDelivery, handoff_job_key
 from bot.jobs import JobRunner
-from bot.pictures import Pictures
+from bot.pictures import Pictures, draw_funnel_chart
 from bot.render import Sender
-from bot.stats import funnel_table, render
+from bot.stats import SMALL_CELL, chart_groups, funnel_table, render
 from bot.storage import StorageBusy
 from flows.events import Back, Event, Restart, Resume, SharedContact, ShowInfo, ShowMenu, Start, Typed, decode
 from flows.replies import Button, Reply
 from flows.texts import fill
+from flows.turn import Reason, Rejected
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +57,7 @@ class ChatHandlers:
         self.content = conversations.engine.content
         self.texts = self.content.texts
         self._unknown_codes: set[str] = set()
+        self._content_bugs: set[tuple[str, Reason]] = set()
 
     # --- entry points registered in bot.app ---------------------------------------------------------
 
@@ -114,9 +117,21 @@ class ChatHandlers:
             await self._send(update, [Reply("bot.stats_denied", self._text(language, "bot.stats_denied"))])
             return
         rows = await self.store.funnel_rows()
-        table = render(funnel_table(rows, None if user_id in self.admin_ids else own))
-        text = f"{self._text(language, 'bot.stats_heading')}\n<pre>{html.escape(table)}</pre>"
-        await self._send(update, [Reply("bot.stats", text)])
+        clinics = None if user_id in self.admin_ids else own
+        table = render(funnel_table(rows, clinics))
+        chart = draw_funnel_chart(chart_groups(rows, clinics), SMALL_CELL, "<5")
+        heading = self._text(language, "bot.stats_heading")
+        chat_id = self._chat_id(update)
+        try:
+            await deliver(
+                lambda: update.get_bot().send_photo(
+                    chat_id, InputFile(chart.png, filename="funnel.png"), caption=heading, parse_mode=ParseMode.HTML
+                ),
+                "sendPhoto",
+            )
+        except TelegramError as error:  # the table below says the same
+            log.info("stats chart not sent: %s", type(error).__name__)
+        await self._send(update, [Reply("bot.stats", f"{heading}\n<pre>{html.escape(table)}</pre>")])
 
     async def on_callback(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Any tapped button: delete and language confirmations here, everything else to the engine."""
@@ -197,6 +212,8 @@ class ChatHandlers:
         user = update.effective_user
         language_code, username = (user.language_code, user.username) if user else (None, None)
         outcome = await self.conversations.apply(chat_id, event, language_code, username, update.update_id)
+        if outcome.step.rejected is not None and outcome.step.rejected.reason.content_bug:
+            self._log_content_bug(outcome.step.rejected)
         replies = outcome.step.replies
         if notice is not None:
             language = outcome.record.session.language
@@ -229,6 +246,19 @@ class ChatHandlers:
             return record.session.language
         user = update.effective_user
         return self.texts.language_for(user.language_code if user else None)
+
+    def _log_content_bug(self, rejected: Rejected) -> None:
+        """Log a content bug once per process, state and reason: the state and the content version, never the
+        chat or the answers (the patient was shown their question again)."""
+        key = (rejected.state, rejected.reason)
+        if key not in self._content_bugs:
+            self._content_bugs.add(key)
+            log.error(
+                "content bug: %s at state %s (content %s); run python -m bot validate",
+                rejected.reason,
+                rejected.state,
+                self.content.version,
+            )
 
     def _log_unknown_referral(self, payload: str) -> None:
         """Log an unknown deep-link code once (a malformed one only by its length); never shown to the user."""

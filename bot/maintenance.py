@@ -8,12 +8,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
+from bot.pictures import draw_funnel_chart
 from bot.settings import Settings
-from bot.stats import funnel_table, render
+from bot.stats import SMALL_CELL, chart_groups, content_bugs, dropoff_table, funnel_table, render
 from bot.storage import SqliteStore, StorageError, Store, make_store, utc_now
 from bot.storage.base import TABLES
 from bot.storage.postgres import PostgresStore, describe_url
+
+IDLE_AFTER = timedelta(hours=24)  # idle longer than this at a state: there, people gave up
 
 
 @asynccontextmanager
@@ -56,13 +60,33 @@ async def export(settings: Settings, chat_id: int) -> int:
     return 0
 
 
-async def stats(settings: Settings, clinic: str | None, since: date | None) -> int:
-    """Print the funnel per clinic and week (cells under 5 masked)."""
+async def stats(
+    settings: Settings, clinic: str | None, since: date | None, dropoff: bool = False, chart: Path | None = None
+) -> int:
+    """Print the funnel per clinic and week (cells under 5 masked) and the content bugs counted; with `dropoff`,
+    where chats idle for more than a day wait; with `chart`, draw the funnel into that PNG file."""
     start = datetime.combine(since, datetime.min.time(), tzinfo=utc_now().tzinfo) if since else None
     async with opened(make_store(settings)) as store:
         rows = await store.funnel_rows(clinic, start)
+        idle = await store.dropoff(utc_now() - IDLE_AFTER) if dropoff else []
     print(render(funnel_table(rows)))
+    print(f"content bugs counted: {content_bugs(rows)} (each is logged with its state)")
+    if dropoff:
+        states = [state.id for state in _flow_states(settings)]
+        print()
+        print(render(dropoff_table(idle, states, {clinic} if clinic is not None else None)))
+    if chart is not None:
+        drawn = draw_funnel_chart(chart_groups(rows), SMALL_CELL, "<5")
+        chart.write_bytes(drawn.png)
+        print(f"wrote {chart}")
     return 0
+
+
+def _flow_states(settings: Settings) -> list[Any]:
+    from flows.loader import load_content
+
+    loaded = load_content(settings.content_dir)
+    return list(loaded.content.flow.states) if loaded.content is not None else []
 
 
 async def migrate_store(settings: Settings, target_url: str) -> int:

@@ -272,3 +272,67 @@ class Pictures:
             return draw_options_table(self.content.options, text)
         source = self.content.source_by_id.get(figure.source or "")
         return draw_icon_array(figure, text, source.title if source else "")
+
+
+@dataclass(frozen=True)
+class Bar:
+    """One bar of the funnel chart: its group (clinic and week), stage, count and box; a masked count (1 to 4)
+    is drawn hatched at one fixed length, never at its true length."""
+
+    group: int
+    stage: str
+    count: int
+    masked: bool
+    box: tuple[int, int, int, int]
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A chart as PNG bytes, with its bars (for checking what it shows)."""
+
+    png: bytes
+    width: int
+    height: int
+    bars: tuple[Bar, ...]
+
+
+CHART_LABEL_PX, CHART_ROW_PX = 24, 34
+CHART_BAR_LEFT, CHART_BAR_RIGHT = 330, WIDTH - 120
+MASKED_BAR_PX = 60
+FUNNEL_INK, MASKED_INK = (23, 55, 94), (120, 120, 120)
+
+
+def draw_funnel_chart(groups: list[tuple[str, list[tuple[str, int]]]], small: int, masked_label: str) -> Chart:
+    """The funnel of each group (a clinic and a week): one bar per stage, in the flow's order, as long as its
+    count (all groups on one scale). Counts from 1 to small-1 are masked: a hatched bar of one length, labelled."""
+    label_font, title_font = font(CHART_LABEL_PX), font(28, bold=True)
+    shown = [count for _, stages in groups for _, count in stages if count >= small]
+    top = max(shown, default=small)
+    height = MARGIN * 2 + sum(50 + len(stages) * CHART_ROW_PX + 20 for _, stages in groups)
+    image = Image.new("RGB", (WIDTH, max(height, 200)), PAPER)
+    draw = ImageDraw.Draw(image)
+    bars: list[Bar] = []
+    y = MARGIN
+    span = CHART_BAR_RIGHT - CHART_BAR_LEFT
+    for index, (title, stages) in enumerate(groups):
+        draw.text((MARGIN, y), title, font=title_font, fill=INK)
+        y += 50
+        for stage, count in stages:
+            draw.text((MARGIN, y + 4), stage, font=label_font, fill=INK)
+            masked = 0 < count < small
+            length = MASKED_BAR_PX if masked else round(span * count / top)
+            box = (CHART_BAR_LEFT, y + 4, CHART_BAR_LEFT + length, y + CHART_ROW_PX - 4)
+            if masked:
+                draw.rectangle(box, outline=MASKED_INK, width=2)
+                for offset in range(box[0] - 30, box[2], 8):
+                    draw.line((offset, box[3], offset + 26, box[1]), fill=MASKED_INK, width=2)
+                draw.rectangle((box[2], box[1], box[2] + 30, box[3]), fill=PAPER)  # hatching stays in the box
+                draw.rectangle(box, outline=MASKED_INK, width=2)
+            elif length:
+                draw.rectangle(box, fill=FUNNEL_INK)
+            label = masked_label if masked else str(count)
+            draw.text((CHART_BAR_LEFT + length + 10, y + 4), label, font=label_font, fill=INK)
+            bars.append(Bar(index, stage, count, masked, box))
+            y += CHART_ROW_PX
+        y += 20
+    return Chart(_png(image), WIDTH, image.height, tuple(bars))

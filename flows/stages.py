@@ -25,8 +25,9 @@ class Stage(StrEnum):
     SECOND_CHECK_IN = "second_check_in"  # answered the second check-in (three months)
     SAME_CHOICE = "same_choice"  # would make the same choice again
     DELETED = "deleted"
+    CONTENT_BUG = "content_bug"  # the flow had no way on for a patient's answers (logged with the state)
 
 
-FUNNEL = tuple(stage for stage in Stage if stage is not Stage.DELETED)
+FUNNEL = tuple(stage for stage in Stage if stage not in (Stage.DELETED, Stage.CONTENT_BUG))
 # Counted without the chat id: whether a chat passed the screen, stopped at it or was sent to a doctor.
-ANONYMOUS = frozenset({Stage.SCREENED, Stage.RED_FLAG, Stage.URGENT})
+ANONYMOUS = frozenset({Stage.SCREENED, Stage.RED_FLAG, Stage.URGENT, Stage.CONTENT_BUG})

@@ -88,6 +88,8 @@ class Turn:
         """Change nothing (whatever was done so far is undone): say the button is out of date and show the
         current question again."""
         self.step = Step(self.original.copy_for_step(), rejected=Rejected(reason, self.original.state))
+        if reason.content_bug:  # counted (without the chat), so maintainers see it in the statistics
+            self.mark(Stage.CONTENT_BUG)
         self.notice("notice.stale")
         self.show()
 

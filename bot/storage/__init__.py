@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from bot.storage.base import (
     ChatRecord,
+    DropoffRow,
     FunnelRow,
     Handoff,
     Job,
@@ -28,6 +29,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CachedStore",
     "ChatRecord",
+    "DropoffRow",
     "FunnelRow",
     "Handoff",
     "Job",

@@ -122,6 +122,16 @@ class FunnelRow:
     count: int
 
 
+@dataclass(frozen=True)
+class DropoffRow:
+    """Chats idle at a state of the flow (in one language, from one clinic, '' for none)."""
+
+    state: str
+    language: str
+    clinic: str
+    count: int
+
+
 class Store(Protocol):
     """What the bot needs from a database. Implementations: SqliteStore, PostgresStore (and CachedStore)."""
 
@@ -160,6 +170,9 @@ class Store(Protocol):
 
     async def idle_chats(self, before: datetime) -> list[int]:
         """Chats whose row was last written before `before`."""
+
+    async def dropoff(self, before: datetime) -> list[DropoffRow]:
+        """How many chats last written before `before` wait at each state, per language and clinic."""
 
     async def export(self, chat_id: int) -> dict[str, Any]:
         """Everything stored about one chat, as plain data (the right of access)."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from bot.storage.base import (
     ChatRecord,
+    DropoffRow,
     FunnelRow,
     Handoff,
     HandoffStatus,
@@ -105,6 +106,10 @@ class CachedStore:
     async def funnel_rows(self, clinic: str | None = None, since: datetime | None = None) -> list[FunnelRow]:
         """The store's funnel."""
         return await self.inner.funnel_rows(clinic, since)
+
+    async def dropoff(self, before: datetime) -> list[DropoffRow]:
+        """The store's drop-off."""
+        return await self.inner.dropoff(before)
 
     async def idle_chats(self, before: datetime) -> list[int]:
         """The store's idle chats."""

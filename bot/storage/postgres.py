@@ -20,6 +20,7 @@ import asyncpg
 from bot.storage.base import (
     TABLES,
     ChatRecord,
+    DropoffRow,
     FunnelRow,
     Handoff,
     HandoffStatus,
@@ -260,6 +261,16 @@ class PostgresStore:
         async with self._connection() as db:
             rows = await db.fetch("SELECT chat_id FROM sessions WHERE updated_at < $1", before)
         return [row["chat_id"] for row in rows]
+
+    async def dropoff(self, before: datetime) -> list[DropoffRow]:
+        """Chats idle since before `before`, per state, language and clinic."""
+        async with self._connection() as db:
+            rows = await db.fetch(
+                "SELECT state, language, COALESCE(clinic, '') AS clinic, COUNT(*) AS n FROM sessions"
+                " WHERE updated_at < $1 GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+                before,
+            )
+        return [DropoffRow(r["state"], r["language"], r["clinic"], r["n"]) for r in rows]
 
     async def funnel_rows(self, clinic: str | None = None, since: datetime | None = None) -> list[FunnelRow]:
         """Distinct chats per clinic, week and stage (an erased chat's events count once each)."""

@@ -22,6 +22,7 @@ import aiosqlite
 from bot.storage.base import (
     TABLES,
     ChatRecord,
+    DropoffRow,
     FunnelRow,
     Handoff,
     HandoffStatus,
@@ -308,6 +309,15 @@ class SqliteStore:
         """Chats last written before `before`."""
         rows = await self._read("SELECT chat_id FROM sessions WHERE updated_at < ?", (_text(before),))
         return [row["chat_id"] for row in rows]
+
+    async def dropoff(self, before: datetime) -> list[DropoffRow]:
+        """Chats idle since before `before`, per state, language and clinic."""
+        rows = await self._read(
+            "SELECT state, language, COALESCE(clinic, '') AS clinic, COUNT(*) AS n FROM sessions"
+            " WHERE updated_at < ? GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
+            (_text(before),),
+        )
+        return [DropoffRow(r["state"], r["language"], r["clinic"], r["n"]) for r in rows]
 
     async def funnel_rows(self, clinic: str | None = None, since: datetime | None = None) -> list[FunnelRow]:
         """Distinct chats per clinic, week and stage (an erased chat's events count once each)."""
