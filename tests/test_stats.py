@@ -93,8 +93,8 @@ def test_stats_dropoff_and_chart_work_on_the_benchmarks_prefilled_database(
     out = capsys.readouterr().out
     dropoff = out[out.index("idle over 24 h") :]
     assert "leaning" in dropoff and "301" in dropoff  # the pre-fill's chats all wait at the leaning question
-    picture = Image.open(chart)
-    assert picture.width >= 1000 and picture.format == "PNG"
+    with Image.open(chart) as picture:
+        assert picture.width >= 1000 and picture.format == "PNG"
 
 
 def broken_content() -> Content:
