@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import cProfile
 import inspect
-import sqlite3
 import statistics
 import time
 from pathlib import Path
@@ -133,7 +132,7 @@ async def _bot_case(params: dict[str, Any], store: Any) -> dict[str, Any]:
         try:
             found = services(app).store
             if store is not None:
-                await _empty(found, chats + [WARMUP_CHAT])
+                await _empty(found, [*chats, WARMUP_CHAT])
             gate = UpdateGate(app, found)
             run = await _measure(app, api, walkers, Walker(WARMUP_CHAT, PATIENT, TO_MENU), params.get("profile"), gate)
             states: dict[str, int] = {}

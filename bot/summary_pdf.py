@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 FONT = "DejaVu"
 # Emoji and pictographs (in some headings) are not in the font: they are left out of the PDF.
-_NOT_IN_FONT = re.compile("[\U0001f000-\U0001faff\u2600-\u27bf\ufe0f\u200d\u2b00-\u2bff]")
+_NOT_IN_FONT = re.compile("[\U0001f000-\U0001faff\u2300-\u23ff\u2600-\u27bf\ufe0f\u200d\u2b00-\u2bff]")
 Drawer = Callable[[str, str], bytes]  # (figure id, language) -> PNG
 
 
@@ -56,7 +56,7 @@ def render_pdf(document: Document, today: date, draw: Drawer | None = None) -> b
     pdf.add_page()
     pdf.set_title(printable(document.title))
     _title(pdf, document.title, sizes)
-    pdf.set_font(FONT, size=sizes.body - 1)
+    pdf.set_font(FONT, size=sizes.body)
     pdf.multi_cell(0, sizes.line, today.isoformat(), new_x="LMARGIN", new_y="NEXT")
     _blocks(pdf, document.blocks, sizes)
     if draw is not None:

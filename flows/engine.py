@@ -141,7 +141,8 @@ class Engine:
         elif isinstance(event, ShowMenu):
             turn.reply(views.menu(session, event.group))
         elif isinstance(event, ShowComparison):
-            turn.reply(views.comparison_reply(session))
+            tables = [f.id for f in self.content.figure_by_id.values() if f.kind == "table"]
+            turn.step.replies += views.pictures(session, tables, views.comparison_reply(session))
         elif isinstance(event, ShowSection) and event.section in self.content.section_by_id:
             figures = self.content.section_by_id[event.section].figures
             turn.step.replies += views.pictures(session, figures, views.section(session, event.section))

@@ -122,7 +122,7 @@ class Call:
 class Fault:
     """An injected failure for the next call of `method` (or any method when None)."""
 
-    kind: str  # "429", "403", "500", "timeout"
+    kind: str  # "400", "429", "403", "500", "timeout"
     method: str | None = None
     retry_after: int = 1
     chat_id: int | None = None  # only calls to this chat
@@ -152,7 +152,8 @@ class FakeBotApi:
         ]
 
     def inject(self, kind: str, method: str | None = None, retry_after: int = 1, chat_id: int | None = None) -> None:
-        """Make the next matching call (to `chat_id`, if given) fail with `kind` ("429", "403", "500", "timeout")."""
+        """Make the next matching call (to `chat_id`, if given) fail with `kind` ("400", "429", "403", "500",
+        "timeout"); a 400 is Telegram's refusal of a photo it cannot process."""
         with self.lock:
             self.faults.append(Fault(kind, method, retry_after, chat_id))
 
@@ -176,6 +177,7 @@ class FakeBotApi:
         if fault is not None and fault.kind != "timeout":
             code = int(fault.kind)
             descriptions = {
+                400: "Bad Request: IMAGE_PROCESS_FAILED",
                 429: f"Too Many Requests: retry after {fault.retry_after}",
                 403: "Forbidden: bot was blocked by the user",
                 500: "Internal Server Error",
@@ -310,7 +312,7 @@ class FakeBotApi:
         files = params.get("_files") or {}
         if not files:
             raise ApiError(400, "Bad Request: there is no photo in the request")
-        name, data = next(iter(files.items()))
+        _name, data = next(iter(files.items()))
         if len(data) > 10 * 2**20 or data[:8] != b"\x89PNG\r\n\x1a\n":
             raise ApiError(400, "Bad Request: PHOTO_INVALID_DIMENSIONS")
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

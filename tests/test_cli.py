@@ -10,8 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from PIL import Image
 
 from bot.cli import main
+from bot.pictures import Pictures
 from flows.balance import GENERAL, GOAL, topic_balance
 from flows.content import Content
 from flows.limits import plain_text
@@ -60,8 +62,9 @@ LOW_BACK_LINES = [
     "1",  # SURE 3 of 4: Yes
     "1",  # SURE 4 of 4: Yes
     "1",  # "you seem ready": Continue
-    "1",  # summary: Get it as a PDF
-    "2",  # summary: Continue (no clinic can take a hand-off: "talk it through with your own doctor")
+    "1",  # summary (its buttons under its pictures): Get it as a PDF
+    "2",  # summary: the PDF in large print
+    "3",  # summary: Continue (no clinic can take a hand-off: "talk it through with your own doctor")
     "1",  # own doctor: See topics for me
 ]
 
@@ -234,12 +237,57 @@ def test_console_completes_a_low_back_conversation(content: Content) -> None:
     proven = plain_text(content.texts.get("en", "values.proven"))
     a_lot = plain_text(content.texts.get("en", "weighted.a_lot"))
     assert f"{values}: " in output and f"{proven}: {a_lot}" in output  # what matters, weighted
-    assert first_line(content, "summary.pdf_caption") in output  # the PDF tap is answered
+    assert output.count(first_line(content, "summary.pdf_caption")) == 2  # the PDF and the large-print one
     assert first_line(content, "own_doctor") in output  # no clinic can take a hand-off
     assert first_line(content, "handoff.choose") not in output
     assert first_line(content, "menu.intro") in output
     assert "> walk to the shops" in output
     assert "(no button" not in output
+
+
+def picture_notes(output: str) -> list[tuple[str, str]]:
+    """Each '[picture: <figure>...]' line of the console's output, as (the note, the line after it)."""
+    lines = output.splitlines()
+    return [(line, lines[n + 1]) for n, line in enumerate(lines[:-1]) if line.startswith("[picture: ")]
+
+
+# The pictures of the low-back conversation: the options table at the comparison, then after the summary the
+# first figure of exercise (where the patient leans) and of stem cells (its comparator).
+LOW_BACK_PICTURES = ["options_table", "physio_then_surgery", "cells_vs_dummy_6_months"]
+
+
+def test_console_says_where_a_picture_would_be_sent_with_its_caption(content: Content, tmp_path: Path) -> None:
+    done = run_bot("console", "--content", str(CONTENT), stdin="\n".join(LOW_BACK_LINES) + "\n", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    notes = picture_notes(done.stdout)
+    assert [note for note, _ in notes] == [f"[picture: {figure}]" for figure in LOW_BACK_PICTURES]
+    for (_, caption), figure in zip(notes, LOW_BACK_PICTURES, strict=True):
+        assert caption == first_line(content, f"figure.{figure}.caption")  # its text alternative, under it
+    lines = done.stdout.splitlines()
+    table = lines.index("[picture: options_table]")
+    assert first_line(content, "comparison.intro") in "\n".join(lines[:table])  # after the comparison
+    assert lines[table + 2 : table + 4] == [  # the comparison's buttons, under the table
+        f"   [1] {content.texts.get('en', 'common.continue')}",
+        f"   [2] {content.texts.get('en', 'common.back')}",
+    ]
+    assert list(tmp_path.rglob("*.png")) == [], "no file without --pictures"
+
+
+def test_console_writes_each_picture_as_png_with_pictures_dir(content: Content, tmp_path: Path) -> None:
+    folder = tmp_path / "pictures"
+    stdin = "\n".join(LOW_BACK_LINES) + "\n"
+    done = run_bot("console", "--content", str(CONTENT), "--pictures", str(folder), stdin=stdin, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    written = [folder / f"{figure}-en.png" for figure in LOW_BACK_PICTURES]
+    assert [note for note, _ in picture_notes(done.stdout)] == [
+        f"[picture: {figure}] written to {path}" for figure, path in zip(LOW_BACK_PICTURES, written, strict=True)
+    ]
+    assert sorted(folder.iterdir()) == sorted(written)
+    for path in written:
+        with Image.open(path) as image:
+            assert image.format == "PNG" and image.width >= 1000, path
+            image.load()  # the whole picture decodes
+    assert Pictures(content).png("options_table", "en") == written[0].read_bytes()  # the picture Telegram gets
 
 
 def test_console_stops_at_a_red_flag(content: Content) -> None:

@@ -7,15 +7,19 @@ import logging
 import subprocess
 import sys
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import zxingcpp
 from PIL import Image
 
+from bot.app import services
 from bot.plaintext import to_plain
 from bot.stats import funnel_table, mask
+from bot.storage import FunnelRow
 from tests.conftest import ROOT, BotEnv
+from tests.db import stored
 from tests.telegram_harness import CONTACT, message_update
 from tests.test_telegram_decision_aid import (
     CLINIC_CHAT,
@@ -59,10 +63,8 @@ async def test_a_referral_link_discloses_the_clinic_before_any_question(bot_env:
     assert p.says(sent[0], "clinic.disclosure") and p.says(sent[0], "clinic_relationship.demo_clinic")
     assert "Demo Spine Clinic" in sent[0]["text"]
     assert p.says(sent[1], "welcome") and len(sent) == 2
-    rows = await bot_env.store.execute_fetchall("SELECT clinic FROM sessions")
-    assert rows == [("demo-clinic",)]
-    started = await bot_env.store.execute_fetchall("SELECT clinic, stage FROM events")
-    assert started == [("demo-clinic", "started")]
+    assert stored(bot_env, "SELECT clinic FROM sessions") == [("demo-clinic",)]
+    assert stored(bot_env, "SELECT clinic, stage FROM events") == [("demo-clinic", "started")]
 
 
 async def test_the_disclosure_is_in_the_patients_language(bot_env: BotEnv) -> None:
@@ -84,7 +86,7 @@ async def test_unknown_or_malformed_codes_start_normally_and_are_never_shown(
         await p.start(payload)
     assert [p.says(m, "welcome") for m in sent] == [True]  # no disclosure
     assert all(payload not in m["text"] for m in bot_env.api.sent(4242))
-    assert await bot_env.store.execute_fetchall("SELECT clinic FROM sessions") == [(None,)]
+    assert stored(bot_env, "SELECT clinic FROM sessions") == [(None,)]
     logged = [r.getMessage() for r in caplog.records if "referral code" in r.getMessage()]
     assert len(logged) == 1  # once, however often it comes
     if len(payload) > 64 or "<" in payload or "/" in payload or "%" in payload:
@@ -96,7 +98,7 @@ async def test_a_later_link_does_not_change_the_referral(clinic_env: BotEnv) -> 
     await p.start()
     await p.tap("ok")
     await p.start("demo-clinic")
-    assert await clinic_env.store.execute_fetchall("SELECT clinic FROM sessions") == [(None,)]
+    assert stored(clinic_env, "SELECT clinic FROM sessions") == [(None,)]
 
 
 async def test_without_a_clinic_chat_no_handoff_is_offered(bot_env: BotEnv) -> None:
@@ -123,7 +125,7 @@ async def test_a_clinic_is_offered_only_after_a_result_that_allows_a_handoff(
 ) -> None:
     outcome = next(e.outcome for e in content().candidacy.examples if e.id == patient)
     p = await walk_to_handoff(clinic_env, payload, patient)
-    summary = p.user.messages()[-2]
+    summary = p.texts()[-2]  # the summary (its pictures are photos), then what follows it
     assert p.says(summary, f"outcome.{outcome}.title")
     if offered:
         assert p.says(p.last(), "handoff.choose") and "Demo Spine Clinic" in p.last()["text"]
@@ -150,7 +152,7 @@ async def test_declining_the_handoff_sends_nothing(clinic_env: BotEnv) -> None:
     sent = await p.tap("cancel")  # "No, don't send"
     assert p.says(sent[-1], "own_doctor")
     assert clinic_messages(clinic_env) == []
-    assert await clinic_env.store.execute_fetchall("SELECT COUNT(*) FROM handoffs") == [(0,)]
+    assert stored(clinic_env, "SELECT COUNT(*) FROM handoffs") == [(0,)]
 
 
 async def test_consented_handoff_sends_exactly_the_summary_and_username(clinic_env: BotEnv) -> None:
@@ -168,10 +170,10 @@ async def test_consented_handoff_sends_exactly_the_summary_and_username(clinic_e
     assert to_plain(text_of("summary.sources")) not in received[0]  # sources are in the PDF, not the message
     documents = clinic_env.api.sent(CLINIC_CHAT, method="sendDocument")
     assert len(documents) == 1 and clinic_env.api.documents[-1].startswith(b"%PDF")
-    rows = await clinic_env.store.execute_fetchall("SELECT status, summary, contact FROM handoffs")
+    rows = stored(clinic_env, "SELECT status, summary, contact FROM handoffs")
     assert rows == [("sent", None, None)]  # our copy is dropped once delivered
-    stages = await clinic_env.store.execute_fetchall("SELECT stage FROM events WHERE stage = 'handed_off'")
-    assert stages == [("handed_off",)]
+    assert stored(clinic_env, "SELECT stage FROM events WHERE stage = 'handed_off'") == [("handed_off",)]
+    assert await clinic_env.store.jobs(chat_id=4242) == []  # nothing left to deliver
     sent = await p.tap("ok")
     assert p.says(sent[-1], "menu.intro")
 
@@ -200,12 +202,20 @@ async def test_an_unreachable_clinic_is_reported_honestly_and_retried(clinic_env
     clinic_env.api.inject("403", "sendMessage", chat_id=CLINIC_CHAT)
     sent = await p.tap("username")
     assert any(p.says(m, "bot.handoff_delayed") for m in sent)
-    assert await clinic_env.store.execute_fetchall("SELECT status FROM handoffs") == [("pending",)]
-    handlers = clinic_env.app.bot_data["handlers"]  # type: ignore[attr-defined]
-    delivered = await handlers.handoffs.retry_pending(clinic_env.app.bot)  # type: ignore[attr-defined]
-    assert delivered == 1
+    assert not any(p.says(m, "bot.handoff_delivered") for m in sent)
+    assert stored(clinic_env, "SELECT status FROM handoffs") == [("pending",)]
+    [retry] = await clinic_env.store.jobs(chat_id=4242)
+    assert retry.kind == "handoff" and retry.due_at == clinic_env.clock.now() + timedelta(minutes=10)
+    jobs = services(clinic_env.app).jobs  # type: ignore[arg-type]
+    clinic_env.clock.advance(timedelta(minutes=9))
+    await jobs.run_due()
+    assert clinic_messages(clinic_env) == [] and not p.says(p.last(), "bot.handoff_delivered")  # not yet
+    clinic_env.clock.advance(timedelta(minutes=1))
+    await jobs.run_due()
     assert len(clinic_messages(clinic_env)) == 1
     assert p.says(p.last(), "bot.handoff_delivered")
+    assert stored(clinic_env, "SELECT status FROM handoffs") == [("sent",)]
+    assert await clinic_env.store.jobs(chat_id=4242) == []
 
 
 async def test_delete_withdraws_the_handoff_and_tells_the_clinic(clinic_env: BotEnv) -> None:
@@ -216,7 +226,7 @@ async def test_delete_withdraws_the_handoff_and_tells_the_clinic(clinic_env: Bot
     await p.user.tap(text_of("bot.delete_yes"))
     withdrawn = clinic_messages(clinic_env)[-1]
     assert "withdrawn" in withdrawn and "#1" in withdrawn
-    assert await clinic_env.store.execute_fetchall("SELECT COUNT(*) FROM handoffs") == [(0,)]
+    assert stored(clinic_env, "SELECT COUNT(*) FROM handoffs") == [(0,)]
 
 
 async def test_stats_for_admins_staff_and_nobody_else(clinic_env: BotEnv) -> None:
@@ -236,7 +246,8 @@ async def test_stats_for_admins_staff_and_nobody_else(clinic_env: BotEnv) -> Non
 
 def test_small_cells_are_masked() -> None:
     assert [mask(n) for n in (0, 1, 4, 5, 12)] == ["0", "<5", "<5", "5", "12"]
-    table = funnel_table([("c1", "2026-W47", "started", 3), ("c2", "2026-W47", "started", 9)], {"c1"})
+    rows = [FunnelRow("c1", "2026-W47", "started", 3), FunnelRow("c2", "2026-W47", "started", 9)]
+    table = funnel_table(rows, {"c1"})
     assert table[1][:3] == ["c1", "2026-W47", "<5"] and len(table) == 2
 
 

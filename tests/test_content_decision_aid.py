@@ -14,7 +14,7 @@ import pytest
 import yaml
 from pypdf import PdfReader
 
-from bot.summary_pdf import latin1, render_pdf
+from bot.summary_pdf import printable, render_pdf
 from flows.content import Content
 from flows.engine import Engine
 from flows.events import Choose, ShowComparison, ShowMenu, ShowSection, Typed, decode
@@ -222,14 +222,14 @@ def pdf_pages(engine: Engine, answers: Answers, language: str = "en") -> list[st
 
 def doctors_page(pages: list[str], content: Content, language: str = "en") -> int:
     """The index of the page that starts the part for the doctor."""
-    title = latin1(plain_text(content.texts.get(language, "summary.clinician_heading")))
+    title = printable(plain_text(content.texts.get(language, "summary.clinician_heading")))
     starts = [i for i, page in enumerate(pages) if page.strip().startswith(title)]
     assert len(starts) == 1, "the part for the doctor starts a page of its own"
     return starts[0]
 
 
 def said(content: Content, key: str, language: str = "en") -> str:
-    return latin1(plain_text(content.texts.get(language, key)))
+    return printable(plain_text(content.texts.get(language, key)))
 
 
 def answer_line(content: Content, question: str, option: str, clinical: bool = False, language: str = "en") -> str:
@@ -259,7 +259,7 @@ def test_the_summary_pdf_holds_the_answers_result_and_sources(engine: Engine, co
     cited = dict.fromkeys(source for section in content.sections for source in section.sources)
     for source_id in cited:
         source = content.source_by_id[source_id]
-        assert squeeze(latin1(source.title)) in patient, source_id
+        assert squeeze(printable(source.title)) in patient, source_id
         if source.url:
             assert squeeze(source.url) in patient, source.url
 
@@ -278,7 +278,7 @@ def test_the_summary_pdf_says_who_is_behind_the_guide(engine: Engine, content: C
     ), "the date the evidence was last reviewed"
     assert content.clinics, "content/clinics.yaml lists the clinics that share links"
     for clinic in content.clinics:
-        assert squeeze(f"{latin1(clinic.name)}: {said(content, clinic.relationship)}") in about
+        assert squeeze(f"{printable(clinic.name)}: {said(content, clinic.relationship)}") in about
 
 
 @pytest.mark.parametrize(

@@ -32,7 +32,7 @@ from flows.events import (
 )
 from flows.limits import plain_text
 from flows.loader import load_content
-from flows.replies import Button, Reply
+from flows.replies import Button, Picture, Reply
 from flows.session import Session
 from flows.stages import Stage
 from flows.states.knowledge import KnowledgeState
@@ -83,6 +83,28 @@ SURE_ITEMS = ("sure.sure", "sure.understand", "sure.values", "sure.support")
 REFLECT_HEADING = "weighted.reflect_heading"
 # From the leaning question to the summary: exercise (no value weighted "a lot" conflicts), sure of it.
 TO_SUMMARY: tuple[str | Event, ...] = ("exercise", "yes", "yes", "yes", "yes", "ok")
+# The comparison, then the options table as a picture (which carries the comparison's buttons).
+COMPARISON = ["comparison.intro", "figure.options_table.caption"]
+
+
+def summary_keys(*figures: str) -> list[str]:
+    """The summary, then these figures as pictures (the summary's buttons on the last one)."""
+    return ["summary.intro", *(f"figure.{figure}.caption" for figure in figures)]
+
+
+# After the summary: the first figure of the option the patient leans towards, then that of its comparator
+# (stem cells; for a patient leaning towards stem cells, surgery). Epidurals have no figure.
+SUMMARY_FIGURES = {
+    "wait": ("natural_history", "cells_vs_dummy_6_months"),
+    "exercise": ("physio_then_surgery", "cells_vs_dummy_6_months"),
+    "medicines": ("pregabalin_side_effects", "cells_vs_dummy_6_months"),
+    "epidural": ("cells_vs_dummy_6_months",),
+    "surgery": ("surgery_improves", "cells_vs_dummy_6_months"),
+    "stem_cells": ("cells_vs_dummy_6_months", "surgery_improves"),
+    "unsure": ("cells_vs_dummy_6_months",),
+}
+SUMMARY = summary_keys(*SUMMARY_FIGURES["exercise"])  # where TO_SUMMARY leads
+SUMMARY_BUTTONS = ["pdf", "pdf_large", "ok", "back"]
 
 # Every answer of the safety screen that is an emergency: (questions answered "no" before, answer, stop state).
 EMERGENCIES = [
@@ -158,7 +180,7 @@ class Chat:
         self.replies = result.replies
         self.stages = result.stages
         self.all_stages += result.stages
-        self.seen += [reply.key for reply in result.replies if reply.kind == "question"]
+        self.seen += questions(result.replies)
         self.every_key += [key for reply in result.replies for key in keys_of(reply)]
         self.transcript += [plain_text(reply.text) for reply in result.replies]
         keyboards = [reply for reply in result.replies if reply.buttons]
@@ -200,6 +222,18 @@ class Chat:
     @property
     def text(self) -> str:
         return "\n".join(reply.text for reply in self.replies)
+
+
+def questions(replies: list[Reply]) -> list[str]:
+    """The main key of each question among `replies`. A question followed by pictures has its buttons on the
+    last picture: it is named by its message, not by that picture."""
+    found = []
+    for index, reply in enumerate(replies):
+        if reply.kind == "question":
+            while index > 0 and replies[index].picture is not None:
+                index -= 1
+            found.append(replies[index].key)
+    return found
 
 
 def started(engine: Engine, language: str = "en", has_username: bool = False) -> Chat:
@@ -289,8 +323,8 @@ def test_low_back_path_goes_from_the_safety_questions_to_the_menu(engine: Engine
     assert chat.buttons[0].label == content.texts.get("en", "common.continue")
 
     chat.play("ok", "ok", *weigh(proven="a_lot", low_cost="a_little"), *RIGHT_ANSWERS, *TO_SUMMARY)
-    assert chat.keys == ["summary.intro"]
-    assert chat.names == ["pdf", "ok", "back"]
+    assert chat.keys == SUMMARY
+    assert chat.names == SUMMARY_BUTTONS
     chat.tap("ok")
     assert chat.keys == ["own_doctor"], "no clinic can receive a hand-off: take the summary to your own doctor"
     chat.tap("ok")
@@ -442,7 +476,7 @@ def test_agreeing_after_urgent_advice_keeps_it_and_the_result_says_see_a_doctor_
     assert chat.session.answers["safety"] == "urgent"
 
     chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY)
-    assert chat.keys == ["summary.intro"]
+    assert chat.keys == SUMMARY
     document = handoff_engine.views.summary_as_document(chat.session)
     screen = dict(document.clinician)[text_of(handoff_engine.content, "summary.screen")]
     assert screen == (text_of(handoff_engine.content, "summary.screen_urgent"),)
@@ -876,8 +910,10 @@ def option_places(content: Content, shown: str) -> list[int]:
 def test_compare_lists_the_six_options_in_the_order_of_decision_yaml(engine: Engine, content: Content) -> None:
     assert [option.id for option in content.options] == list(LEANINGS)
     chat = at_result(engine).play("ok")
-    assert chat.keys == ["comparison.intro"]
+    assert chat.keys == COMPARISON
     assert chat.names == ["ok", "back"]
+    assert not chat.replies[0].buttons, "the buttons are under the table, at the bottom of the chat"
+    assert chat.replies[1].picture == Picture("options_table", "en")
     shown = plain_text(chat.text)
     places = option_places(content, shown)
     assert places == sorted(places)
@@ -905,7 +941,7 @@ def test_the_neck_note_is_shown_to_neck_patients_only(
     }[region]
     chat = screened(engine).play(region, *symptoms, "over_1_year", "5", "no_mri", "+physio", "done", "good", "skip")
     chat.tap("ok")
-    assert chat.keys == ["comparison.intro"]
+    assert chat.keys == COMPARISON
     assert ("comparison.neck_note" in keys_of(chat.replies[0])) is note
     assert (text_of(content, "comparison.neck_note") in plain_text(chat.text)) is note
 
@@ -916,7 +952,7 @@ def test_the_comparison_from_the_menu_keeps_the_place(engine: Engine, content: C
     chat.send(ShowMenu())
     assert chat.names[0] == "comparison"
     chat.tap("comparison")
-    assert chat.keys == ["comparison.heading"]
+    assert chat.keys == ["comparison.heading", "figure.options_table.caption"], "the table, then its picture"
     assert chat.session == before
     places = option_places(content, plain_text(chat.text))
     assert places == sorted(places)
@@ -1189,7 +1225,7 @@ def test_sure_asks_four_items_one_at_a_time_in_place(engine: Engine, content: Co
     assert chat.session.answers["sure"] == 4
     assert "sure.low" not in chat.seen
     chat.tap("ok")
-    assert chat.keys == ["summary.intro"]
+    assert chat.keys == summary_keys(*SUMMARY_FIGURES["wait"])
 
 
 @pytest.mark.parametrize(
@@ -1214,7 +1250,7 @@ def test_any_no_on_sure_suggests_talking_it_through(
     assert "sure.high" not in chat.seen
     assert not {"sure_sure", "sure_understand", "understand", "support"} & set(chat.session.answers)
     chat.tap("ok")
-    assert chat.keys == ["summary.intro"], "the summary comes next either way"
+    assert chat.keys == summary_keys(*SUMMARY_FIGURES["wait"]), "the summary comes next either way"
 
 
 def test_back_in_sure_steps_to_the_previous_item_and_a_changed_answer_changes_the_advice(engine: Engine) -> None:
@@ -1239,7 +1275,7 @@ def test_back_in_sure_steps_to_the_previous_item_and_a_changed_answer_changes_th
 
 def at_summary(engine: Engine, **levels: str) -> Chat:
     chat = at_leaning(engine, **levels).play(*TO_SUMMARY)
-    assert chat.keys == ["summary.intro"]
+    assert chat.keys == SUMMARY
     return chat
 
 
@@ -1250,7 +1286,7 @@ def test_the_summary_lists_answers_result_and_matching_topics(engine: Engine, co
     assert chat.keys == ["result.intro"]
     outcome = engine.views.result(chat.session).outcome
     chat.play("ok", "ok", *weigh(low_cost="a_lot", proven="a_little"), *RIGHT_ANSWERS, *TO_SUMMARY)
-    assert chat.keys == ["summary.intro"]
+    assert chat.keys == SUMMARY
     shown = plain_text(chat.replies[0].text)
 
     answered = [state for state in content.flow.states if state.id in chat.session.answers]
@@ -1313,6 +1349,89 @@ def test_the_pdf_button_of_an_old_summary_is_out_of_date(engine: Engine) -> None
     assert chat.rejected is Reason.STALE
     assert all(reply.document is None for reply in chat.replies)
     assert chat.session == before
+
+
+@pytest.mark.parametrize("language", ["en", "es"])
+@pytest.mark.parametrize("leaning", [*LEANINGS, "unsure"])
+def test_the_summary_is_followed_by_the_figures_of_the_leaning_and_of_its_comparator(
+    engine: Engine, content: Content, leaning: str, language: str
+) -> None:
+    chat = Chat(engine, language)
+    chat.send(Start())
+    chat.play(*SCREEN_CLEAR, "agree", *NO_SCAN, "ok", "ok", *weigh(), *RIGHT_ANSWERS)
+    chat.play(leaning, "yes", "yes", "yes", "yes", "ok")  # nothing matters a lot: no nudge
+    assert chat.keys == summary_keys(*SUMMARY_FIGURES[leaning])
+    summary, *pictures = chat.replies
+    assert not summary.buttons and summary.picture is None
+    for picture, figure in zip(pictures, SUMMARY_FIGURES[leaning], strict=True):
+        assert picture.picture == Picture(figure, language)
+        assert picture.text == content.texts.get(language, content.figure_by_id[figure].caption)  # its caption
+    assert [bool(p.buttons) for p in pictures] == [False] * (len(pictures) - 1) + [True]
+    assert pictures[-1].kind == "question"
+    assert chat.names == SUMMARY_BUTTONS
+
+
+@pytest.mark.parametrize(
+    ("leaning", "figures"),
+    [
+        ("exercise", ("physio_then_surgery", "cells_vs_dummy_6_months", "cells_vs_dummy_12_months")),
+        ("epidural", ("cells_vs_dummy_6_months", "cells_vs_dummy_12_months")),
+        (
+            "stem_cells",
+            (
+                "cells_vs_dummy_6_months",
+                "cells_vs_dummy_12_months",
+                "surgery_improves",
+                "surgery_side_effects",
+                "surgery_repeat",
+            ),
+        ),
+    ],
+)
+def test_the_summary_pdf_holds_all_figures_of_the_leaning_and_its_comparator_and_the_table(
+    engine: Engine, leaning: str, figures: tuple[str, ...]
+) -> None:
+    chat = at_leaning(engine).play(leaning, "yes", "yes", "yes", "yes", "ok")
+    for button in ("pdf", "pdf_large"):
+        chat.tap(button)
+        document = chat.replies[0].document
+        assert document is not None
+        assert document.figures == (*figures, "options_table")
+        assert document.language == "en"
+
+
+def test_the_large_print_button_sends_the_same_summary_in_large_print(engine: Engine) -> None:
+    chat = at_summary(engine, low_cost="a_lot")
+    before = chat.session
+    summary_buttons = chat.buttons
+    chat.tap("pdf")
+    normal = chat.replies[0].document
+    chat.tap("pdf_large", summary_buttons)
+    assert chat.keys == ["summary.pdf_caption"]
+    large = chat.replies[0].document
+    assert normal is not None and large is not None
+    assert (normal.large_print, large.large_print) == (False, True)
+    assert (normal.filename, large.filename) == ("summary.pdf", "summary-large-print.pdf")
+    assert dataclasses.replace(large, filename=normal.filename, large_print=False) == normal, "the same content"
+    assert chat.session == before, "it moves nowhere and changes no answer"
+    chat.tap("ok", summary_buttons)
+    assert chat.keys == ["own_doctor"]
+
+
+def test_the_pictures_come_once_as_a_state_is_entered(engine: Engine) -> None:
+    chat = at_result(engine).play("ok", "ok")
+    assert chat.keys == ["values.ask"]
+    chat.tap("back")  # back at the comparison: the message again, with its own buttons, and no second table
+    assert chat.keys == ["comparison.intro"]
+    assert chat.names == ["ok", "back"]
+    chat.send(Start())  # welcome back: the question again, without the table
+    assert chat.keys == ["notice.welcome_back", "comparison.intro"]
+    chat.tap("ok")
+    chat.play(*weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok")
+    assert chat.keys == ["own_doctor"]
+    chat.tap("back")  # back at the summary: its buttons are on it, the figures are not sent again
+    assert chat.keys == ["summary.intro"]
+    assert chat.names == SUMMARY_BUTTONS
 
 
 # --- the hand-off, only when the result allows one ----------------------------------------------------
@@ -1527,6 +1646,8 @@ def test_every_section_shows_its_title_body_and_sources_as_links(engine: Engine,
         chat.send(ShowSection(section.id))
         reply = chat.replies[0]
         assert reply.keys() == (section.body, section.title)
+        captions = [content.figure_by_id[figure].caption for figure in section.figures]
+        assert chat.keys == [section.body, *captions], "the topic, then its figures as pictures"
         assert section.sources, f"section {section.id} cites no source"
         for source_id in section.sources:
             source = content.source_by_id[source_id]

@@ -277,11 +277,25 @@ def check(engine_: Engine, before: Session, event: Event, result: Step) -> None:
     if typed_at_a_button and not before.awaiting_contact:  # asked for a phone number, typing Cancel cancels
         assert (after.state, after.answers) == (before.state, before.answers)
     documents = [reply for reply in result.replies if reply.document is not None]
-    if documents:  # only the summary's PDF button sends a file, and it moves nothing
+    if documents:  # only the summary's PDF buttons send a file (in large print from the second), moving nothing
         assert isinstance(content_.states[before.state], SummaryState)
-        assert isinstance(event, Choose) and event.option == "pdf"
+        assert isinstance(event, Choose) and event.option in ("pdf", "pdf_large")
         assert after == before
-        assert documents[0].document is not None and documents[0].document.blocks
+        document = documents[0].document
+        assert document is not None and document.blocks
+        assert document.large_print is (event.option == "pdf_large")
+    # pictures: figures of the content, each with its caption in the patient's language, after a message; the
+    # buttons of that message are on the last picture of the run
+    for index, reply in enumerate(result.replies):
+        if reply.picture is None:
+            continue
+        figure = content_.figure_by_id[reply.picture.figure]
+        assert reply.key == figure.caption and reply.picture.language == after.language
+        assert reply.text == content_.texts.get(after.language, figure.caption)
+        assert index > 0, "a picture follows the message it illustrates"
+        following = result.replies[index + 1] if index + 1 < len(result.replies) else None
+        if following is not None and following.picture is not None:
+            assert not reply.buttons, "only the last picture of a run has buttons"
     if result.handoff is not None:  # only from the hand-off consent, to the clinic the patient chose
         assert isinstance(content_.states[before.state], HandoffConsentState)
         assert result.handoff.clinic == before.handoff_clinic

@@ -33,11 +33,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from telegram import Update
 
-from bot.app import build_application, load_engine, start_services, stop_services
+from bot.app import build_application, load_engine, services, start_services, stop_services
 from flows.engine import Engine
 from flows.events import Back, Choose, Done, Restart, Toggle, decode
 from flows.states.base import StateBase
 from tests.conftest import make_settings
+from tests.db import rows as file_rows
 from tests.fake_bot_api import BOT_USER, ApiError, FakeBotApi
 from tests.telegram_harness import OfflineRequest
 
@@ -388,7 +389,7 @@ class Run:
         self.app = app
         self.api = api
         self.people = people
-        self.store = app.bot_data["store"]
+        self.database = services(app).settings.database_path  # what is stored is read from the file itself
         self.content = engine().content
         self.private_only = {self.content.texts.get(lang, "bot.private_only") for lang in self.content.texts.languages}
         self.handled_errors: list[BaseException | None] = []
@@ -465,9 +466,7 @@ class Run:
     # --- the stored session ----------------------------------------------------------------------
 
     async def stored(self, chat_id: int) -> tuple[dict[str, Any], str | None, int | None]:
-        rows = await self.store.execute_fetchall(
-            "SELECT answers, state, step FROM sessions WHERE chat_id = ?", (chat_id,)
-        )
+        rows = file_rows(self.database, "SELECT answers, state, step FROM sessions WHERE chat_id = ?", (chat_id,))
         if not rows:
             return {}, None, None
         answers, state, step = rows[0]
@@ -518,7 +517,7 @@ class Run:
                 f"(b) a group must get the private-only reply and nothing else, got {texts}\n{context}"
             )
             assert not any("reply_markup" in c.params for c in to_chat), f"(b) buttons sent to a group\n{context}"
-            assert not await self.store.execute_fetchall("SELECT 1 FROM sessions WHERE chat_id = ?", (chat_id,)), (
+            assert not file_rows(self.database, "SELECT 1 FROM sessions WHERE chat_id = ?", (chat_id,)), (
                 f"(b) a session was stored for a group chat\n{context}"
             )
         elif expect == "nothing":
@@ -611,9 +610,7 @@ class Run:
             if state_id is None or message is None or step is None:
                 return
             state = self.content.states.get(state_id)
-            rows = await self.store.execute_fetchall(
-                "SELECT progress FROM sessions WHERE chat_id = ?", (person.user_id,)
-            )
+            rows = file_rows(self.database, "SELECT progress FROM sessions WHERE chat_id = ?", (person.user_id,))
             draft = json.loads(rows[0][0]).get("draft", [])
             data = sensible_data(state, step, draft, choice)
             if data is None:

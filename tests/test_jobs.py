@@ -8,7 +8,6 @@ import asyncio
 import shutil
 from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest

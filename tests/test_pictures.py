@@ -136,7 +136,7 @@ def test_every_label_of_every_picture_is_in_the_bundled_font(content: Content) -
 def test_the_options_table_has_large_type_and_every_option(content: Content, pictures: Pictures) -> None:
     assert TABLE_TEXT_PX >= 28
     face = ImageFont.truetype(str(REGULAR), TABLE_TEXT_PX)
-    left, top, right, bottom = face.getbbox("Hg")
+    _left, top, _right, bottom = face.getbbox("Hg")
     assert bottom - top >= 28 * 0.9  # glyphs as tall as the type size says
     table = next(f for f in content.figure_by_id.values() if f.kind == "table")
     for language in content.texts.languages:

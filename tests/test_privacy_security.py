@@ -9,18 +9,22 @@ import logging
 import sqlite3
 import subprocess
 import sys
-from datetime import UTC, datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from telegram import Update
 
+from bot.app import services
+from bot.clock import FakeClock
 from bot.logging_setup import setup_logging
-from bot.storage import SqliteStore, StorageError
+from bot.run import UpdateGate
+from bot.storage import CachedStore, SqliteStore, StorageError, utc_now
 from bot.webhook import MAX_BODY_BYTES, create_asgi_app
-from tests.conftest import ROOT, TOKEN, BotEnv
+from tests.conftest import ROOT, TOKEN, BotEnv, make_settings
+from tests.db import stored
 from tests.telegram_harness import callback_update, message_update
-from tests.test_telegram_decision_aid import Patient, text_of
+from tests.test_telegram_decision_aid import Patient, running_bot, text_of
 
 
 async def screened(env: BotEnv, chat_id: int = 4242) -> Patient:
@@ -31,7 +35,8 @@ async def screened(env: BotEnv, chat_id: int = 4242) -> Patient:
 
 
 async def answers(env: BotEnv, chat_id: int = 4242) -> dict[str, object]:
-    rows = await env.store.execute_fetchall("SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
+    """The health answers stored in the database file for one chat."""
+    rows = stored(env, "SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
     return json.loads(rows[0][0]) if rows else {}
 
 
@@ -47,23 +52,33 @@ async def test_a_redelivered_update_is_applied_once(bot_env: BotEnv) -> None:
     message = user.last_keyboard_message()
     raw = callback_update(4242, message["reply_markup"]["inline_keyboard"][1][0]["callback_data"], message)  # neck
     await user.feed(raw)
-    step_after_first = await bot_env.store.execute_fetchall("SELECT step FROM sessions")
+    step_after_first = stored(bot_env, "SELECT step FROM sessions")
     sent = await user.feed(json.loads(json.dumps(raw)))  # Telegram sends the same update again after a crash
     assert await answers(bot_env) == {"region": "neck"}
-    assert await bot_env.store.execute_fetchall("SELECT step FROM sessions") == step_after_first
+    assert stored(bot_env, "SELECT step FROM sessions") == step_after_first
     assert Patient.of(bot_env).says(sent[-1], "neck_symptoms.ask")  # they see where they are, nothing stale
     popups = [c.get("text") for c in bot_env.api.sent(method="answerCallbackQuery")]
     assert "out of date" not in str(popups[-1])
 
 
-async def test_a_locked_database_is_waited_for_then_reported_kindly(bot_env: BotEnv) -> None:
+@pytest.fixture
+async def impatient_env(tmp_path: Path) -> AsyncIterator[BotEnv]:
+    """A running bot whose SQLite store (as the bot runs it: alone on the file, with its cache) waits only 50 ms
+    for a lock before each of its tries."""
+    settings = make_settings(tmp_path)
+    store = CachedStore(SqliteStore(settings.database_path, busy_timeout_ms=50, single_process=True))
+    async with running_bot(settings, store=store) as env:
+        yield env
+
+
+async def test_a_locked_database_is_waited_for_then_reported_kindly(impatient_env: BotEnv) -> None:
+    bot_env = impatient_env
     p = await screened(bot_env)
-    await bot_env.store.db.execute("PRAGMA busy_timeout=50")
     other = sqlite3.connect(bot_env.settings.database_path, timeout=0, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # a second process holds the write lock
     try:
-        sent = await p.tap("low_back")
-        assert p.says(sent[-1], "bot.busy")
+        sent = await p.tap("low_back")  # tried again a few times, then the patient is told kindly
+        assert [p.says(m, "bot.busy") for m in sent] == [True]
         assert await answers(bot_env) == {}
     finally:
         other.execute("ROLLBACK")
@@ -99,18 +114,38 @@ async def test_backup_makes_a_consistent_copy_while_the_bot_runs(bot_env: BotEnv
     restored.close()
 
 
-async def test_retention_erases_idle_chats_only(bot_env: BotEnv) -> None:
+async def test_retention_erases_chats_idle_for_longer_than_retention_days_only(bot_env: BotEnv) -> None:
+    jobs, clock = services(bot_env.app).jobs, bot_env.clock  # type: ignore[arg-type]
+    [retention] = await bot_env.store.jobs()
+    assert retention.kind == "retention" and retention.due_at == clock.now() + timedelta(minutes=1)
     await screened(bot_env, 1)
+    clock.advance(timedelta(days=100))
     await screened(bot_env, 2)
-    old = (datetime.now(UTC) - timedelta(days=181)).isoformat(timespec="seconds")
-    await bot_env.store.db.execute("UPDATE sessions SET updated_at = ? WHERE chat_id = 1", (old,))
-    result = run_cli("purge", database=bot_env.settings.database_path)
-    assert result.returncode == 0 and "erased 1 chat" in result.stdout
-    rows = await bot_env.store.execute_fetchall("SELECT chat_id FROM sessions")
-    assert rows == [(2,)]
-    assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM events WHERE chat_id = 1") == [(0,)]
-    jobs = [job.callback.__name__ for job in bot_env.app.job_queue.jobs()]  # type: ignore[attr-defined]
-    assert "purge_idle_chats" in jobs and "retry_handoffs" in jobs
+    clock.advance(timedelta(days=80))  # chat 1 idle for 180 days: not more than RETENTION_DAYS yet
+    assert bot_env.settings.retention_days == 180
+    assert await jobs.run_due() == 1
+    assert stored(bot_env, "SELECT chat_id FROM sessions ORDER BY chat_id") == [(1,), (2,)]
+    clock.advance(timedelta(days=1))  # the next daily run: chat 1 is now idle for 181 days, chat 2 for 81
+    assert await jobs.run_due() == 1
+    assert stored(bot_env, "SELECT chat_id FROM sessions") == [(2,)]
+    assert stored(bot_env, "SELECT COUNT(*) FROM events WHERE chat_id = 1") == [(0,)]
+    [retention] = await bot_env.store.jobs()
+    assert retention.kind == "retention" and retention.due_at == clock.now() + timedelta(days=1)  # daily
+    assert await jobs.run_due() == 0
+
+
+async def test_the_purge_command_erases_idle_chats_while_the_bot_runs(tmp_path: Path) -> None:
+    clock = FakeClock(utc_now() - timedelta(days=181))
+    async with running_bot(make_settings(tmp_path), clock=clock) as env:
+        await screened(env, 1)  # 181 days ago
+        clock.advance(timedelta(days=181))
+        await screened(env, 2)
+        result = run_cli("purge", database=env.settings.database_path)
+        assert result.returncode == 0 and "erased 1 chat" in result.stdout, result.stderr
+        assert stored(env, "SELECT chat_id FROM sessions") == [(2,)]
+        assert stored(env, "SELECT COUNT(*) FROM events WHERE chat_id = 1") == [(0,)]
+        sent = await Patient.of(env, 1).start()  # the erased patient starts again from the beginning
+        assert [Patient.of(env, 1).says(m, "welcome") for m in sent] == [True]
 
 
 async def test_export_gives_a_chat_its_data(bot_env: BotEnv) -> None:
@@ -137,7 +172,8 @@ async def test_delete_leaves_no_answer_or_typed_text_in_the_file(bot_env: BotEnv
     for secret in (b"weakness", b"low_back"):
         assert secret not in raw
     await bot_env.store.open()
-    assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM events WHERE chat_id IS NOT NULL") == [(0,)]
+    assert stored(bot_env, "SELECT COUNT(*) FROM events WHERE chat_id IS NOT NULL") == [(0,)]
+    assert stored(bot_env, "SELECT COUNT(*) FROM sessions") == [(0,)]
 
 
 async def test_debug_logs_hold_no_token_no_answers_and_no_typed_text(bot_env: BotEnv) -> None:
@@ -238,7 +274,7 @@ async def call_asgi(
 
 async def test_the_webhook_gate_rejects_and_processes_nothing(bot_env: BotEnv) -> None:
     app = bot_env.app
-    asgi = create_asgi_app(app, "s3cret", "/hook")  # type: ignore[arg-type]
+    asgi = create_asgi_app(app, "s3cret", "/hook", UpdateGate(app, bot_env.store))  # type: ignore[arg-type]
     update = json.dumps(message_update(4242, "/start")).encode()
     right = {"X-Telegram-Bot-Api-Secret-Token": "s3cret"}
     assert await call_asgi(asgi, "GET", "/healthz") == 200
@@ -248,11 +284,16 @@ async def test_the_webhook_gate_rejects_and_processes_nothing(bot_env: BotEnv) -
     assert await call_asgi(asgi, "POST", "/hook", b"[1, 2]", right) == 400
     huge = b'{"update_id": 1, "x": "' + b"a" * MAX_BODY_BYTES + b'"}'
     assert await call_asgi(asgi, "POST", "/hook", huge, right) == 413
-    assert app.update_queue.qsize() == 0  # type: ignore[attr-defined]
-    assert await call_asgi(asgi, "POST", "/hook", update, right) == 200
+    assert bot_env.api.sent(4242) == [] and await bot_env.store.load(4242) is None  # nothing was processed
+    p = Patient.of(bot_env)
+    assert await call_asgi(asgi, "POST", "/hook", update, right) == 200  # answered once it was handled
+    assert [p.says(m, "welcome") for m in bot_env.api.sent(4242)] == [True]
+    first = await bot_env.store.load(4242)
     assert await call_asgi(asgi, "POST", "/hook", update, right) == 200  # Telegram redelivered it
-    assert app.update_queue.qsize() == 1  # type: ignore[attr-defined]
-    assert isinstance(app.update_queue.get_nowait(), Update)  # type: ignore[attr-defined]
+    again = await bot_env.store.load(4242)
+    assert first is not None and again is not None
+    assert again.session == first.session and again.recent_updates == first.recent_updates  # not applied again
+    assert [p.says(m, "welcome") for m in bot_env.api.sent(4242)] == [True, True]  # the current question again
 
 
 async def test_update_ids_that_restart_lower_are_still_applied(bot_env: BotEnv) -> None:

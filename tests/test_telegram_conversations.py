@@ -6,12 +6,20 @@ import copy
 import json
 from pathlib import Path
 
-from bot.app import build_application, start_services, stop_services
 from bot.plaintext import to_plain
+from bot.run import set_commands
 from tests.conftest import BotEnv, make_settings
+from tests.db import stored
 from tests.fake_bot_api import FakeBotApi
-from tests.telegram_harness import OfflineRequest, TelegramUser
-from tests.test_telegram_decision_aid import OPTIONS, Patient, example, text_of, visible
+from tests.test_telegram_decision_aid import (
+    OPTIONS,
+    SUMMARY_BUTTONS,
+    Patient,
+    example,
+    running_bot,
+    text_of,
+    visible,
+)
 
 
 def said(key: str, answer_key: str, language: str = "en") -> str:
@@ -67,7 +75,7 @@ async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv
         text_of("section.exercise.title"),  # the topic of their leaning fits them
     ):
         assert line in visible(summary), line
-    assert p.names() == ["pdf", "ok", "back"]
+    assert p.names() == SUMMARY_BUTTONS  # on the last of the pictures that follow the summary
 
     answers_before_pdf = await p.answers()
     sent = await p.tap("pdf")
@@ -105,7 +113,7 @@ async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv
         "leaning": "exercise",
         "sure": 4,
     }
-    stages = await bot_env.store.execute_fetchall("SELECT stage FROM events WHERE chat_id = 4242 ORDER BY id")
+    stages = stored(bot_env, "SELECT stage FROM events WHERE chat_id = 4242 ORDER BY id")
     assert [s for (s,) in stages] == ["started", "consented", "completed"]  # 'screened' is counted without the chat
 
 
@@ -119,7 +127,7 @@ async def test_neck_path_asks_neck_questions_and_flags_cord_signs(bot_env: BotEn
     assert said("neck_symptoms.short", "neck_symptoms.hand_clumsy") in sent[-1]["text"]
     assert "leg_symptoms" not in await p.answers()
     sent = await p.to_summary(leaning="unsure", sure=("no", "yes", "yes", "yes"))
-    assert p.says(p.user.messages()[-2], "sure.low")  # talk it through with a doctor, nurse or physio
+    assert p.says(p.texts()[-2], "sure.low")  # talk it through with a doctor, nurse or physio
     assert f"{text_of('sure.short')}: 3/4" in visible(sent[-1])
     assert said("leaning.short", "common.not_sure") in visible(sent[-1])
 
@@ -143,8 +151,7 @@ async def test_declined_consent_stores_no_health_answers_and_the_topics_stay_ope
     sent = await p.tap("section:what_is_stenosis")
     assert p.says(sent[-1], "section.what_is_stenosis.body") and p.says(sent[-1], "section.sources")
     assert '<a href="https://' in sent[-1]["text"]  # sources are links
-    rows = await bot_env.store.execute_fetchall("SELECT answers, consent, consent_at FROM sessions")
-    assert rows == [("{}", 0, None)]
+    assert stored(bot_env, "SELECT answers, consent, consent_at FROM sessions") == [("{}", 0, None)]
 
 
 async def test_back_changes_an_answer_and_restart_starts_over(bot_env: BotEnv) -> None:
@@ -192,26 +199,20 @@ async def test_stale_and_double_taps_change_nothing(bot_env: BotEnv) -> None:
 
 
 async def test_answers_survive_an_application_restart(tmp_path: Path) -> None:
-    api = FakeBotApi()
+    api = FakeBotApi()  # the same chat on Telegram's side, before and after the restart
     settings = make_settings(tmp_path)
-    first = build_application(settings, request=OfflineRequest(api), rate_limit=False)
-    async with first:
-        await start_services(first)
-        p = Patient(BotEnv(first, api, settings, first.bot_data["store"]), TelegramUser(first, api))
+    async with running_bot(settings, api=api) as first:
+        p = Patient.of(first)
         await p.consent()
         await p.tap("low_back")
-        await stop_services(first)
-    second = build_application(settings, request=OfflineRequest(api), rate_limit=False)
-    async with second:
-        await start_services(second)
-        p = Patient(BotEnv(second, api, settings, second.bot_data["store"]), TelegramUser(second, api))
+    async with running_bot(settings, api=api) as second:
+        p = Patient.of(second)
         sent = await p.start()
         assert p.says(sent[0], "notice.welcome_back")
         assert p.says(sent[-1], "leg_symptoms.ask")
         await p.tap("toggle:weakness")
         sent = await p.tap("done")
         assert p.says(sent[-1], "duration.ask")
-        await stop_services(second)
 
 
 async def test_delete_asks_then_erases_every_row_of_the_chat(bot_env: BotEnv) -> None:
@@ -229,10 +230,9 @@ async def test_delete_asks_then_erases_every_row_of_the_chat(bot_env: BotEnv) ->
     await p.send("/delete")
     sent = await p.user.tap(text_of("bot.delete_yes"))
     assert p.says(sent[0], "bot.deleted")
-    for table in ("sessions", "events"):
-        rows = await bot_env.store.execute_fetchall(f"SELECT COUNT(*) FROM {table} WHERE chat_id = 4242")
-        assert rows == [(0,)]
-    assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM sessions WHERE chat_id = 777") == [(1,)]
+    for table in ("sessions", "events", "handoffs", "jobs", "inbox"):
+        assert stored(bot_env, f"SELECT COUNT(*) FROM {table} WHERE chat_id = 4242") == [(0,)], table
+    assert stored(bot_env, "SELECT COUNT(*) FROM sessions WHERE chat_id = 777") == [(1,)]
     database = bot_env.settings.database_path
     files = [database, Path(f"{database}-wal")]
     raw = b"".join(path.read_bytes() for path in files if path.exists())
@@ -273,10 +273,11 @@ async def test_group_chats_are_told_the_bot_is_private_only(bot_env: BotEnv) -> 
     user = bot_env.user(chat_id=-100123)
     sent = await user.feed(message_update(-100123, "/start", chat_type="group"))
     assert sent[0]["text"] == text_of("bot.private_only")
-    assert await bot_env.store.execute_fetchall("SELECT COUNT(*) FROM sessions") == [(0,)]
+    assert stored(bot_env, "SELECT COUNT(*) FROM sessions") == [(0,)]
 
 
 async def test_commands_are_registered_at_start(bot_env: BotEnv) -> None:
+    await set_commands(bot_env.app)  # type: ignore[arg-type]  # as polling and webhook mode do before serving
     calls = bot_env.api.sent(method="setMyCommands")
     commands = json.loads(calls[0]["commands"]) if isinstance(calls[0]["commands"], str) else calls[0]["commands"]
     assert [c["command"] for c in commands] == [

@@ -19,14 +19,19 @@ from typing import Any
 
 import pytest
 
-from bot.app import build_application, start_services, stop_services
+from bot.app import build_application, services, start_services, stop_services
+from bot.clock import FakeClock
 from bot.plaintext import to_plain
+from bot.settings import Settings
+from bot.storage import Store
 from flows.content import Content
 from flows.loader import load_content
 from tests.conftest import CONTENT, BotEnv, make_settings
 from tests.conversation_script import button_name
+from tests.db import stored
 from tests.fake_bot_api import FakeBotApi, parse_telegram_html
 from tests.telegram_harness import OfflineRequest, TelegramUser
+from tests.test_engine import SUMMARY_BUTTONS, SUMMARY_FIGURES
 
 # --- the patient driver (shared by the Telegram test modules) ------------------------------------------
 
@@ -108,8 +113,17 @@ class Patient:
         return self.user.messages()[-1]
 
     def keyboard(self) -> dict[str, Any]:
-        """The newest message with buttons."""
+        """The newest message with buttons (a photo, when the buttons moved onto the pictures after a message)."""
         return self.user.last_keyboard_message()
+
+    def texts(self) -> list[dict[str, Any]]:
+        """The chat's text messages as they look now, oldest first (without the photos)."""
+        return [m for m in self.user.messages() if "photo" not in m]
+
+    def photos(self) -> list[dict[str, Any]]:
+        """Every photo sent to this chat so far, oldest first, as sent: `caption`, `reply_markup` and the PNG in
+        `_files`."""
+        return self.env.api.sent(self.chat_id, method="sendPhoto")
 
     def names(self, message: Mapping[str, Any] | None = None) -> list[str]:
         """The buttons of `message` (a sent message or a stored one; default: the newest keyboard) by what they
@@ -118,8 +132,8 @@ class Patient:
 
     async def row(self) -> dict[str, Any]:
         """The chat's stored session row: state, answers, progress, consent."""
-        rows = await self.env.store.execute_fetchall(
-            "SELECT state, answers, progress, consent FROM sessions WHERE chat_id = ?", (self.chat_id,)
+        rows = stored(
+            self.env, "SELECT state, answers, progress, consent FROM sessions WHERE chat_id = ?", (self.chat_id,)
         )
         assert rows, f"no session stored for chat {self.chat_id}"
         state, answers, progress, consent = rows[0]
@@ -133,7 +147,7 @@ class Patient:
 
     async def events(self) -> list[tuple[int | None, str]]:
         """Every stage event of the database as (chat id, stage), oldest first."""
-        rows = await self.env.store.execute_fetchall("SELECT chat_id, stage FROM events ORDER BY id")
+        rows = stored(self.env, "SELECT chat_id, stage FROM events ORDER BY id")
         return [(chat, stage) for chat, stage in rows]
 
     # --- doing ---------------------------------------------------------------------------------------
@@ -241,6 +255,23 @@ class Patient:
 
 
 @asynccontextmanager
+async def running_bot(
+    settings: Settings, store: Store | None = None, clock: FakeClock | None = None, api: FakeBotApi | None = None
+) -> AsyncIterator[BotEnv]:
+    """A started Application on `settings` with the offline Bot API (a new one, or `api`), a clock the test moves
+    (or `clock`), and the store the settings name (or `store`)."""
+    api = api or FakeBotApi()
+    clock = clock or FakeClock()
+    app = build_application(settings, request=OfflineRequest(api), rate_limit=False, store=store, clock=clock)
+    async with app:
+        await start_services(app)
+        try:
+            yield BotEnv(app, api, settings, services(app).store, clock)
+        finally:
+            await stop_services(app)
+
+
+@asynccontextmanager
 async def clinic_application(tmp_path: Path) -> AsyncIterator[BotEnv]:
     """The real content, with the demo clinic able to receive hand-offs and one staff member."""
     folder = tmp_path / "content"
@@ -251,15 +282,8 @@ async def clinic_application(tmp_path: Path) -> AsyncIterator[BotEnv]:
     text = text.replace("    handoff_chat_id:\n", f"    handoff_chat_id: {CLINIC_CHAT}\n")
     text = text.replace("    staff_ids: []", f"    staff_ids: [{CLINIC_STAFF}]")
     clinics.write_text(text, encoding="utf-8")
-    api = FakeBotApi()
-    settings = make_settings(tmp_path, content_dir=folder, admin_ids=str(CLINIC_ADMIN))
-    app = build_application(settings, request=OfflineRequest(api), rate_limit=False)
-    async with app:
-        await start_services(app)
-        try:
-            yield BotEnv(app, api, settings, app.bot_data["store"])
-        finally:
-            await stop_services(app)
+    async with running_bot(make_settings(tmp_path, content_dir=folder, admin_ids=str(CLINIC_ADMIN))) as env:
+        yield env
 
 
 @pytest.fixture
@@ -413,9 +437,10 @@ def check_result(p: Patient, walk: Walk, message: dict[str, Any]) -> None:
     assert p.names(message) == ["ok", "back"]
 
 
-def check_comparison(p: Patient, walk: Walk, sent: list[dict[str, Any]]) -> None:
+def check_comparison(p: Patient, walk: Walk, sent: list[dict[str, Any]], photos: list[dict[str, Any]]) -> None:
     """All six options side by side in one message under Telegram's limit, in the decision's order; the note
-    that the numbers are from the low back only for a neck patient."""
+    that the numbers are from the low back only for a neck patient; then the same as a table, in a photo that
+    carries the buttons."""
     assert len(sent) == 1, "the comparison is one message"
     message = sent[0]
     assert p.says(message, "comparison.intro")
@@ -430,7 +455,9 @@ def check_comparison(p: Patient, walk: Walk, sent: list[dict[str, Any]]) -> None
         for part in ("may", "risks", "time_cost"):
             assert p.says(message, f"option.{option}.{part}"), (option, part)
     assert p.says(message, "comparison.neck_note") == (walk.region in ("neck", "both"))
-    assert p.names(message) == ["ok", "back"]
+    assert p.names(message) == [], "the buttons are under the table, at the bottom of the chat"
+    assert [p.says(photo["caption"], "figure.options_table.caption") for photo in photos] == [True]
+    assert p.names(photos[0]) == ["ok", "back"]
 
 
 async def check_values(p: Patient, walk: Walk) -> list[dict[str, Any]]:
@@ -515,21 +542,30 @@ async def test_the_whole_path_from_start_to_your_own_doctor(bot_env: BotEnv, wal
     assert len(sent) == 1
     check_result(p, walk, sent[0])
 
-    check_comparison(p, walk, await p.tap("ok"))
+    before = len(p.photos())
+    check_comparison(p, walk, await p.tap("ok"), p.photos()[before:])
     await p.tap("ok")
     sent = await check_values(p, walk)
     sent = await check_knowledge(p, walk, sent[-1])
     await check_leaning_to_sure(p, walk, sent[-1])
 
+    before = len(p.photos())
     sent = await p.tap("ok")
     summary = sent[-1]
     assert p.says(summary, "summary.intro") and p.says(summary, f"outcome.{walk.outcome}.title")
+    pictures = p.photos()[before:]  # the figures of the leaning and of its comparator
+    figures = SUMMARY_FIGURES[walk.leaning]
+    assert len(pictures) == len(figures)
+    for photo, figure in zip(pictures, figures, strict=True):
+        assert p.says(photo["caption"], f"figure.{figure}.caption"), figure
+    assert [p.names(photo) for photo in pictures[:-1]] == [[]] * (len(pictures) - 1)
+    assert p.names(pictures[-1]) == SUMMARY_BUTTONS  # under the last picture, at the bottom of the chat
     leaning = f"{text_of('leaning.short', walk.language)}: {text_of(f'leaning.{walk.leaning}', walk.language)}"
     assert leaning in summary["text"]
     for value in VALUES:  # what matters a lot, and only that, is reflected in the summary too
         reflected = to_plain(text_of(f"values.reflect.{value}", walk.language))
         assert (reflected in visible(summary)) == (walk.weights.get(value) == "a_lot"), value
-    assert p.names(summary) == ["pdf", "ok", "back"]
+    assert p.names(summary) == []
 
     sent = await p.tap("ok")  # no clinic of the real content can receive a hand-off
     assert [p.says(m, "own_doctor") for m in sent] == [True]
@@ -652,7 +688,7 @@ async def test_an_urgent_patient_may_read_on_but_is_sent_to_a_doctor_first_and_o
     assert [p.says(m, "own_doctor") for m in sent] == [True]
     assert not any(p.says(m, "handoff.choose") for m in p.user.messages())
     assert clinic_env.api.sent(CLINIC_CHAT) == []
-    assert await clinic_env.store.execute_fetchall("SELECT COUNT(*) FROM handoffs") == [(0,)]
+    assert await clinic_env.store.handoffs() == []
     mine = [stage for chat, stage in await p.events() if chat == 4242]
     assert mine == ["started", "consented", "completed"]
     assert (None, "urgent") in await p.events()
@@ -663,12 +699,12 @@ async def test_an_urgent_patient_may_read_on_but_is_sent_to_a_doctor_first_and_o
 
 async def stored_rows(env: BotEnv, chat_id: int) -> dict[str, Any]:
     """What the database holds about one chat: its session row (without the update ids) and its events."""
-    rows = await env.store.execute_fetchall(
-        "SELECT state, step, answers, progress, consent, consent_at FROM sessions WHERE chat_id = ?", (chat_id,)
+    rows = stored(
+        env, "SELECT state, step, answers, progress, consent, consent_at FROM sessions WHERE chat_id = ?", (chat_id,)
     )
     state, step, answers, progress, consent, consent_at = rows[0]
     progress = {k: v for k, v in json.loads(progress).items() if k != "recent_updates"}
-    events = await env.store.execute_fetchall("SELECT stage FROM events WHERE chat_id = ? ORDER BY id", (chat_id,))
+    events = stored(env, "SELECT stage FROM events WHERE chat_id = ? ORDER BY id", (chat_id,))
     return {
         "state": state,
         "step": step,

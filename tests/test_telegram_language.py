@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 
+from bot.run import set_commands
 from tests.conftest import BotEnv
+from tests.db import stored
 from tests.test_telegram_decision_aid import Patient, example, text_of
 
 
@@ -25,8 +27,7 @@ async def test_language_command_switches_and_keeps_the_place(bot_env: BotEnv) ->
     assert [b["text"] for b in p.user.buttons()] == ["English", "Español"]
     sent = await p.user.tap("Español")
     assert sent[-1]["text"] == text_of("consent.ask", "es")  # the same question, now in Spanish
-    rows = await bot_env.store.execute_fetchall("SELECT language, state FROM sessions")
-    assert rows == [("es", "consent")]
+    assert stored(bot_env, "SELECT language, state FROM sessions") == [("es", "consent")]
     sent = await p.send("/help")
     assert sent[0]["text"] == text_of("info.help", "es")
 
@@ -47,6 +48,7 @@ async def test_the_language_switches_in_the_middle_of_a_weighted_question(bot_en
 
 
 async def test_commands_are_registered_for_every_language(bot_env: BotEnv) -> None:
+    await set_commands(bot_env.app)  # type: ignore[arg-type]  # as polling and webhook mode do before serving
     calls = bot_env.api.sent(method="setMyCommands")
     by_language = {call.get("language_code"): call["commands"] for call in calls}
     assert set(by_language) == {None, "es"}

@@ -11,10 +11,13 @@ import pytest
 from telegram import Update
 
 import bot.delivery
+from bot.app import services
 from bot.logging_setup import RedactSecrets
 from bot.render import Sender
+from bot.run import UpdateGate
 from flows.replies import Button, Reply
 from tests.conftest import TOKEN, BotEnv
+from tests.db import stored
 from tests.telegram_harness import callback_update, message_update
 from tests.test_telegram_decision_aid import Patient, built_from, example
 
@@ -32,7 +35,8 @@ def sleeps(monkeypatch: pytest.MonkeyPatch) -> list[float]:
 
 
 async def answers_of(env: BotEnv, chat_id: int) -> dict[str, object]:
-    rows = await env.store.execute_fetchall("SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
+    """The health answers stored in the database file for one chat."""
+    rows = stored(env, "SELECT answers FROM sessions WHERE chat_id = ?", (chat_id,))
     return json.loads(rows[0][0])
 
 
@@ -59,23 +63,22 @@ async def test_a_blocked_chat_is_marked_inactive_and_nothing_is_lost(bot_env: Bo
     bot_env.api.inject("403", "sendMessage")
     await p.tap("low_back")  # the answer is stored before the reply fails
     assert await answers_of(bot_env, 4242) == {"region": "low_back"}
-    rows = await bot_env.store.execute_fetchall("SELECT active FROM sessions WHERE chat_id = 4242")
-    assert rows == [(0,)]
+    assert stored(bot_env, "SELECT active FROM sessions WHERE chat_id = 4242") == [(0,)]
     sent = await p.start()  # they unblock and come back
     assert p.says(sent[-1], "leg_symptoms.ask")
-    assert await bot_env.store.execute_fetchall("SELECT active FROM sessions WHERE chat_id = 4242") == [(1,)]
+    assert stored(bot_env, "SELECT active FROM sessions WHERE chat_id = 4242") == [(1,)]
 
 
 async def test_an_unexpected_error_tells_the_user_and_logs_no_token(
     bot_env: BotEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     user = bot_env.user()
-    conversations = bot_env.app.bot_data["store"]  # type: ignore[attr-defined]
+    engine = services(bot_env.app).engine  # type: ignore[arg-type]
 
-    async def broken_load(chat_id: int) -> None:
-        raise RuntimeError("database exploded")
+    def broken_step(*args: object) -> None:
+        raise RuntimeError("a bug in the flow")
 
-    monkeypatch.setattr(conversations, "load", broken_load)
+    monkeypatch.setattr(engine, "step", broken_step)
     with caplog.at_level(logging.DEBUG):
         sent = await user.send("/start")
     assert built_from(sent[-1], "bot.error")
@@ -118,24 +121,17 @@ async def test_double_taps_processed_concurrently_are_applied_once_per_chat(bot_
     for chat in chats:
         user = bot_env.user(chat)
         await user.send("/start")
-    await app.start()  # type: ignore[attr-defined]
-    try:
-        for chat in chats:
-            message = bot_env.user(chat).last_keyboard_message()
-            data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            for _ in range(2):
-                raw = callback_update(chat, data, message)
-                await app.update_queue.put(Update.de_json(raw, app.bot))  # type: ignore[attr-defined]
-        for _ in range(200):
-            if len(bot_env.api.sent(method="answerCallbackQuery")) == 2 * len(chats):
-                break
-            await asyncio.sleep(0.02)
-    finally:
-        await app.stop()  # type: ignore[attr-defined]
+    gate = UpdateGate(app, bot_env.store)  # type: ignore[arg-type]  # as polling and webhooks feed updates
+    updates = []
+    for chat in chats:
+        message = bot_env.user(chat).last_keyboard_message()
+        data = message["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+        updates += [Update.de_json(callback_update(chat, data, message), app.bot) for _ in range(2)]  # type: ignore[attr-defined]
+    await asyncio.gather(*(gate.handle(update) for update in updates))  # all at once
     popups = [c.get("text") for c in bot_env.api.sent(method="answerCallbackQuery")]
     assert len(popups) == 2 * len(chats)
     assert sum(1 for p in popups if p and "out of date" in p) == len(chats)  # exactly one stale tap per chat
-    steps = await bot_env.store.execute_fetchall("SELECT DISTINCT step, state FROM sessions")
+    steps = stored(bot_env, "SELECT DISTINCT step, state FROM sessions")
     assert steps == [(1, "safety_cauda")]  # each chat took its Continue once
 
 
