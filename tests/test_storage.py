@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from bot.storage import ChatRecord, NewHandoff, StorageError, Store, VersionConflict
-from bot.storage.base import InboxUpdate
+from bot.storage.base import InboxUpdate, NewJob
 from flows.session import Session
 from flows.stages import Stage
 
@@ -186,6 +186,16 @@ async def test_scheduling_moves_a_job_unless_asked_to_keep_it(store: Store) -> N
 async def test_idle_chats_are_those_written_before_the_cutoff(store: Store) -> None:
     await store.save(record(1), now=NOW - timedelta(days=200))
     await store.save(record(2), now=NOW)
+    assert await store.idle_chats(NOW - timedelta(days=180)) == [1]
+
+
+async def test_a_chat_with_a_check_in_to_come_is_not_idle_until_the_last_one(store: Store) -> None:
+    check_in = NewJob("follow_up", "first", NOW + timedelta(days=90))
+    await store.save(record(1), now=NOW - timedelta(days=200), jobs=[check_in])
+    assert await store.idle_chats(NOW - timedelta(days=180)) == [], "retention waits for the last check-in"
+    job = await store.claim(NOW + timedelta(days=90), timedelta(minutes=1))
+    assert job is not None
+    await store.finish(job.id)
     assert await store.idle_chats(NOW - timedelta(days=180)) == [1]
 
 

@@ -169,7 +169,8 @@ class Store(Protocol):
         """Distinct chats per clinic, ISO week and stage."""
 
     async def idle_chats(self, before: datetime) -> list[int]:
-        """Chats whose row was last written before `before`."""
+        """Chats whose row was last written before `before` and that have no job scheduled (a check-in or a
+        hand-off still to come): retention counts from the last of them."""
 
     async def dropoff(self, before: datetime) -> list[DropoffRow]:
         """How many chats last written before `before` wait at each state, per language and clinic."""

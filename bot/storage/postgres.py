@@ -257,9 +257,13 @@ class PostgresStore:
             await db.execute("UPDATE sessions SET active = 0 WHERE chat_id = $1", chat_id)
 
     async def idle_chats(self, before: datetime) -> list[int]:
-        """Chats last written before `before`."""
+        """Chats last written before `before` with nothing scheduled for them."""
         async with self._connection() as db:
-            rows = await db.fetch("SELECT chat_id FROM sessions WHERE updated_at < $1", before)
+            rows = await db.fetch(
+                "SELECT chat_id FROM sessions WHERE updated_at < $1"
+                " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.chat_id = sessions.chat_id)",
+                before,
+            )
         return [row["chat_id"] for row in rows]
 
     async def dropoff(self, before: datetime) -> list[DropoffRow]:

@@ -306,8 +306,12 @@ class SqliteStore:
             await db.execute("UPDATE sessions SET active = 0 WHERE chat_id = ?", (chat_id,))
 
     async def idle_chats(self, before: datetime) -> list[int]:
-        """Chats last written before `before`."""
-        rows = await self._read("SELECT chat_id FROM sessions WHERE updated_at < ?", (_text(before),))
+        """Chats last written before `before` with nothing scheduled for them."""
+        rows = await self._read(
+            "SELECT chat_id FROM sessions WHERE updated_at < ?"
+            " AND NOT EXISTS (SELECT 1 FROM jobs WHERE jobs.chat_id = sessions.chat_id)",
+            (_text(before),),
+        )
         return [row["chat_id"] for row in rows]
 
     async def dropoff(self, before: datetime) -> list[DropoffRow]:
