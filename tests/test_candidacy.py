@@ -248,7 +248,9 @@ def test_example_patient_walked_through_the_flow(content: Content, example_id: s
     for rule_id in fired(content.candidacy, example.answers):
         assert rule_of(content, rule_id).reason in keys
     session = walk(engine, example.answers, until="summary")
-    after = engine.step(session, Choose(session.step, "ok")).session
+    offer = engine.step(session, Choose(session.step, "ok")).session
+    assert offer.state == "follow_up_offer", example.patient
+    after = engine.step(offer, Choose(offer.step, "no")).session
     assert after.state == ("handoff_choice" if expected.handoff else "own_doctor"), example.patient
 
 

@@ -64,7 +64,8 @@ LOW_BACK_LINES = [
     "1",  # "you seem ready": Continue
     "1",  # summary (its buttons under its pictures): Get it as a PDF
     "2",  # summary: the PDF in large print
-    "3",  # summary: Continue (no clinic can take a hand-off: "talk it through with your own doctor")
+    "3",  # summary: Continue
+    "1",  # check-ins later: No, thank you (no clinic can take a hand-off: "talk it through with your own doctor")
     "1",  # own doctor: See topics for me
 ]
 
@@ -238,6 +239,7 @@ def test_console_completes_a_low_back_conversation(content: Content) -> None:
     a_lot = plain_text(content.texts.get("en", "weighted.a_lot"))
     assert f"{values}: " in output and f"{proven}: {a_lot}" in output  # what matters, weighted
     assert output.count(first_line(content, "summary.pdf_caption")) == 2  # the PDF and the large-print one
+    assert first_line(content, "follow_up.offer") in output
     assert first_line(content, "own_doctor") in output  # no clinic can take a hand-off
     assert first_line(content, "handoff.choose") not in output
     assert first_line(content, "menu.intro") in output

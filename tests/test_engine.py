@@ -326,6 +326,9 @@ def test_low_back_path_goes_from_the_safety_questions_to_the_menu(engine: Engine
     assert chat.keys == SUMMARY
     assert chat.names == SUMMARY_BUTTONS
     chat.tap("ok")
+    assert chat.keys == ["follow_up.offer"], "check-ins are offered at the end of the summary"
+    assert chat.names == ["no", "yes", "back"], "no comes first"
+    chat.tap("no")
     assert chat.keys == ["own_doctor"], "no clinic can receive a hand-off: take the summary to your own doctor"
     chat.tap("ok")
     assert chat.keys == ["menu.intro"]
@@ -357,6 +360,7 @@ def test_low_back_path_goes_from_the_safety_questions_to_the_menu(engine: Engine
         "sure.intro",
         "sure.high",
         "summary.intro",
+        "follow_up.offer",
         "own_doctor",
         "menu.intro",
     ]
@@ -398,7 +402,8 @@ def test_everyone_answers_the_safety_questions_before_consent(engine: Engine, co
 
 
 def test_the_safety_answer_lists_cover_every_option_of_the_screen(content: Content) -> None:
-    screen = [state for state in content.flow.states if isinstance(state, SafetyState)]
+    screen = [state for state in content.flow.states if state.id.startswith("safety_")]
+    assert all(isinstance(state, SafetyState) for state in screen)
     assert [state.id for state in screen] == list(SAFETY_QUESTIONS)
     listed = {(before, answer) for before, answer, _ in EMERGENCIES} | set(URGENT)
     listed |= {(number, "flag_no") for number in range(len(screen))}
@@ -480,7 +485,7 @@ def test_agreeing_after_urgent_advice_keeps_it_and_the_result_says_see_a_doctor_
     document = handoff_engine.views.summary_as_document(chat.session)
     screen = dict(document.clinician)[text_of(handoff_engine.content, "summary.screen")]
     assert screen == (text_of(handoff_engine.content, "summary.screen_urgent"),)
-    chat.tap("ok")
+    chat.play("ok", "no")  # check-ins are offered: each starts with the safety questions again
     assert chat.keys == ["own_doctor"], "a clinic could receive it, but no hand-off follows 'see a doctor first'"
     assert "handoff.choose" not in chat.seen
 
@@ -1061,7 +1066,7 @@ def test_values_weighted_a_lot_are_reflected_back_to_the_patient(engine: Engine,
     chat.play(*weigh(proven="a_lot", low_cost="a_lot"))
     assert chat.keys == [REFLECT_HEADING, "knowledge.intro"]
     assert reflected_in(chat) == ["proven", "low_cost"]
-    chat.play(*RIGHT_ANSWERS, *TO_SUMMARY, "pdf", "ok", "ok")
+    chat.play(*RIGHT_ANSWERS, *TO_SUMMARY, "pdf", "ok", "no", "ok")
     assert chat.keys == ["menu.intro"]
     reflections = [text_of(content, f"values.reflect.{value}") for value in ("proven", "low_cost")]
     for text in reflections:
@@ -1334,7 +1339,7 @@ def test_the_pdf_button_sends_a_document_and_stays_on_the_summary(engine: Engine
     chat.tap("pdf", summary_buttons)  # the summary's keyboard still works: the PDF can be sent again
     assert chat.replies[0].document is not None
     chat.tap("ok", summary_buttons)
-    assert chat.keys == ["own_doctor"]
+    assert chat.keys == ["follow_up.offer"]
     assert chat.session.answers == before.answers
 
 
@@ -1415,7 +1420,7 @@ def test_the_large_print_button_sends_the_same_summary_in_large_print(engine: En
     assert dataclasses.replace(large, filename=normal.filename, large_print=False) == normal, "the same content"
     assert chat.session == before, "it moves nowhere and changes no answer"
     chat.tap("ok", summary_buttons)
-    assert chat.keys == ["own_doctor"]
+    assert chat.keys == ["follow_up.offer"]
 
 
 def test_the_pictures_come_once_as_a_state_is_entered(engine: Engine) -> None:
@@ -1427,9 +1432,9 @@ def test_the_pictures_come_once_as_a_state_is_entered(engine: Engine) -> None:
     chat.send(Start())  # welcome back: the question again, without the table
     assert chat.keys == ["notice.welcome_back", "comparison.intro"]
     chat.tap("ok")
-    chat.play(*weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok")
+    chat.play(*weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok", "no")
     assert chat.keys == ["own_doctor"]
-    chat.tap("back")  # back at the summary: its buttons are on it, the figures are not sent again
+    chat.play("back", "back")  # back at the summary: its buttons are on it, the figures are not sent again
     assert chat.keys == ["summary.intro"]
     assert chat.names == SUMMARY_BUTTONS
 
@@ -1440,11 +1445,11 @@ def test_the_pictures_come_once_as_a_state_is_entered(engine: Engine) -> None:
 def test_without_a_clinic_chat_the_summary_leads_to_your_own_doctor(engine: Engine) -> None:
     chat = screened(engine).play(*LOW_BACK)
     assert engine.views.result(chat.session).outcome.handoff
-    chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok")
+    chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok", "no")
     assert chat.keys == ["own_doctor"]
     assert chat.names == ["ok", "back"]
     chat.tap("back")
-    assert chat.keys == ["summary.intro"], "Back skips the clinic choice that was never shown"
+    assert chat.keys == ["follow_up.offer"], "Back skips the clinic choice that was never shown"
 
 
 @pytest.mark.parametrize(
@@ -1457,14 +1462,14 @@ def test_handoff_choice_is_skipped_when_the_outcome_does_not_allow_one(
     chat = screened(handoff_engine).play(*intake)
     result = handoff_engine.views.result(chat.session).outcome
     assert (result.id, result.handoff) == (outcome, False)
-    chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok")
+    chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok", "no")
     assert chat.keys == ["own_doctor"]
     assert chat.session.state == "own_doctor"
     assert "handoff.choose" not in chat.seen
 
 
 def at_handoff(engine: Engine, has_username: bool = True) -> Chat:
-    chat = screened(engine, has_username).play(*LOW_BACK, "ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok")
+    chat = screened(engine, has_username).play(*LOW_BACK, "ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "ok", "no")
     assert chat.keys == ["handoff.choose"]
     return chat
 
@@ -1586,7 +1591,7 @@ def test_a_contact_nobody_asked_for_is_not_kept(engine: Engine) -> None:
 def test_menu_lists_the_comparison_then_the_options_that_fit_first(engine: Engine, content: Content) -> None:
     chat = screened(engine).play("low_back", "+walking_pain", "done", "over_1_year", "5", "no_mri")
     chat.play("+injections", "done", "one", "some_problems", "skip", "ok", "ok", *weigh(low_cost="a_lot"))
-    chat.play(*RIGHT_ANSWERS, "epidural", "yes", "yes", "yes", "yes", "ok", "ok", "ok")
+    chat.play(*RIGHT_ANSWERS, "epidural", "yes", "yes", "yes", "yes", "ok", "ok", "no", "ok")
     assert chat.keys == ["menu.intro"]
     assert "menu.for_you" in chat.all_keys
     answers = chat.session.answers
@@ -1742,6 +1747,6 @@ def test_stages_are_reached_once_each_on_a_straight_path(engine: Engine) -> None
     assert chat.stages == [Stage.CONSENTED]
     chat.play(*LOW_BACK)
     assert chat.stages == [Stage.COMPLETED]
-    chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "pdf", "ok", "ok")
+    chat.play("ok", "ok", *weigh(), *RIGHT_ANSWERS, *TO_SUMMARY, "pdf", "ok", "no", "ok")
     assert chat.keys == ["menu.intro"]
     assert chat.all_stages == [Stage.SCREENED, Stage.CONSENTED, Stage.COMPLETED]

@@ -96,7 +96,11 @@ PREFIXES = {
     "at_leaning": AT_LEANING,
     "at_sure": (*AT_LEANING, "wait"),
     "at_summary": AT_SUMMARY,
-    "after_summary": (*AT_SUMMARY, "ok"),  # the clinic choice (when a clinic can receive it) or your own doctor
+    "after_summary": (
+        *AT_SUMMARY,
+        "ok",
+        "no",
+    ),  # no check-ins; the clinic choice (when a clinic can take it) or your own doctor
 }
 
 

@@ -223,7 +223,11 @@ def test_duplicate_option_id(content: Path) -> None:
 
 def test_unknown_reference_next_state(content: Path) -> None:
     flow = content / "flow.yaml"
-    text = replace(flow, "    button: common.menu\n    next: menu\n", "    button: common.menu\n    next: manu\n")
+    text = replace(
+        flow,
+        "    text: info_only\n    button: common.menu\n    next: menu\n",
+        "    text: info_only\n    button: common.menu\n    next: manu\n",
+    )
     problem = only(content, p.UnknownReference)
     assert_problem(problem, flow, line_of(text, "next: manu"), "'info_only'", "unknown state 'manu'")
     assert "menu" in problem.hint
