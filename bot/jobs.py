@@ -1,7 +1,8 @@
 """Scheduled work, shared safely by any number of workers: each due job is claimed by one worker for a lease,
 then finished or retried; a job whose worker died runs again when its lease ends.
 
-Kinds: 'handoff' (deliver a consented hand-off to a clinic, retried every 10 minutes for 24 hours) and
+Kinds: 'handoff' (deliver a consented hand-off to a clinic, retried every 10 minutes for 24 hours),
+'follow_up' (a check-in the patient asked for, sent at its time or dropped when over a week late) and
 'retention' (erase chats idle for longer than RETENTION_DAYS, daily).
 """
 

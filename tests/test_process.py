@@ -39,6 +39,7 @@ SETTING_NAMES = {
     "WEBHOOK_SECRET",
     "PORT",
     "RETENTION_DAYS",
+    "FOLLOW_UP_AFTER",
 }
 START_TIMEOUT_S = 20.0
 STEP_TIMEOUT_S = 10.0
@@ -176,9 +177,9 @@ def wait(bot: BotProcess, condition: Callable[[], Any], what: str, timeout: floa
         time.sleep(0.02)
 
 
-def start_polling_bot(tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]) -> BotProcess:
-    """Start `python -m bot run` and wait until it long-polls."""
-    bot = BotProcess(tmp_path, bot_env(tmp_path, server)).start()
+def start_polling_bot(tmp_path: Path, server: FakeBotServer, bots: list[BotProcess], **extra: str) -> BotProcess:
+    """Start `python -m bot run` (with `extra` settings) and wait until it long-polls."""
+    bot = BotProcess(tmp_path, bot_env(tmp_path, server, **extra)).start()
     bots.append(bot)
     polls = len(server.calls("getUpdates"))
     wait(bot, lambda: len(server.calls("getUpdates")) > polls, "the first getUpdates", START_TIMEOUT_S)
@@ -277,6 +278,30 @@ class Patient:
         self.through_safety_questions()
         self.tap(en("consent.agree"), en("region.ask"))
 
+    def to_the_follow_up_offer(self) -> None:
+        """From /start, a whole low-back walk with no clinic link: the check-in offer after the summary shows."""
+        self.to_the_first_question()
+        self.tap(en("region.low_back"), en("leg_symptoms.ask"))
+        self.tap(en("leg_symptoms.walking_pain"), f"{en('common.tick_on')} {en('leg_symptoms.walking_pain')}")
+        self.tap(en("common.done"), en("duration.ask"))
+        self.tap(en("duration.over_1_year"), en("pain.ask"))
+        self.tap("6", en("mri.ask"))
+        self.tap(en("common.no"), en("treatments.ask"))
+        self.tap(en("treatments.physio"), f"{en('common.tick_on')} {en('treatments.physio')}")
+        self.tap(en("common.done"), en("health.ask"))
+        self.tap(en("health.good"), en("goal.ask"))
+        self.tap(en("common.skip"), en("result.intro"))
+        self.tap(en("common.continue"), en("figure.options_table.caption"))
+        self.tap(en("common.continue"), en(VALUE_KEYS[0]))
+        levels = ["a_lot", "a_little", "a_lot", "not_at_all", "a_little", "not_at_all"]
+        self.answer_series([en(f"weighted.{level}") for level in levels], VALUE_KEYS, after=en(STATEMENT_KEYS[0]))
+        truths = [en("common.true"), en("common.false"), en("common.not_sure")]
+        self.answer_series(truths, STATEMENT_KEYS, after=en("leaning.ask"))
+        self.tap(en("leaning.exercise"), en(SURE_KEYS[0]))
+        self.answer_series([en("common.yes")] * 4, SURE_KEYS, after=en("sure.high"))
+        self.tap(en("common.continue"), en("figure.cells_vs_dummy_6_months.caption"))
+        self.tap(en("common.continue"), en("follow_up.offer"))
+
     def answer_series(
         self, labels: list[str], keys: tuple[str, ...], first: int = 0, after: str | None = None
     ) -> list[dict[str, Any]]:
@@ -332,7 +357,10 @@ def kill_and_restart(tmp_path: Path, server: FakeBotServer, bots: list[BotProces
     """SIGKILL the bot once its last update is confirmed (no shutdown, no flush), and start it again."""
     wait(patient.bot, lambda: confirmed_up_to(server, patient.last_update_id), "getUpdates to confirm the last update")
     patient.bot.kill()
-    patient.bot = start_polling_bot(tmp_path, server, bots)
+    patient.bot = BotProcess(tmp_path, patient.bot.env).start()  # the same settings
+    bots.append(patient.bot)
+    polls = len(server.calls("getUpdates"))
+    wait(patient.bot, lambda: len(server.calls("getUpdates")) > polls, "the first getUpdates", START_TIMEOUT_S)
     return patient.bot
 
 
@@ -395,7 +423,8 @@ def test_a_restart_mid_conversation_keeps_the_answers_and_the_current_question(
     # the last one
     summary = patient.tap(en("common.continue"), en("figure.cells_vs_dummy_6_months.caption"))
     assert en("summary.intro") in shown(summary[0])
-    patient.tap(en("common.continue"), en("own_doctor"))  # no clinic is offered to this patient
+    patient.tap(en("common.continue"), en("follow_up.offer"))
+    patient.tap(en("follow_up.no"), en("own_doctor"))  # no clinic is offered to this patient
     patient.tap(en("summary.to_topics"), en("menu.intro"))
 
     assert stored_answers(database, 31001) == {
@@ -418,6 +447,54 @@ def test_a_restart_mid_conversation_keeps_the_answers_and_the_current_question(
         "sure": 4,
     }
     assert db_rows(database, "SELECT state, active FROM sessions WHERE chat_id = 31001") == [("menu", 1)]
+
+
+CHECK_IN_AFTER_S = 10  # FOLLOW_UP_AFTER of the check-in test: one check-in, the two-week kind
+
+
+def check_ins(patient: Patient) -> list[dict[str, Any]]:
+    """The check-in questions the chat has been sent."""
+    return [p for p in patient.sent() if en("checkin.first_safety") in shown(p)]
+
+
+@pytest.mark.slow
+def test_a_check_in_survives_a_restart_and_comes_only_to_who_asked_for_it(
+    tmp_path: Path, server: FakeBotServer, bots: list[BotProcess]
+) -> None:
+    database = tmp_path / "bot.sqlite3"
+    bot = start_polling_bot(tmp_path, server, bots, FOLLOW_UP_AFTER=f"{CHECK_IN_AFTER_S}s")
+    erased, asked, declined = (Patient(server, bot, chat_id) for chat_id in (32001, 32002, 32003))
+
+    erased.to_the_follow_up_offer()
+    erased.tap(en("follow_up.yes"), en("own_doctor"))
+    assert [kind for (kind,) in db_rows(database, "SELECT kind FROM jobs WHERE chat_id = 32001")] == ["follow_up"]
+    erased.send("/delete", en("bot.delete_confirm"))
+    erased.tap(en("bot.delete_yes"), en("bot.deleted"))
+    assert db_rows(database, "SELECT count(*) FROM jobs WHERE chat_id = 32001") == [(0,)], "/delete cancels it"
+
+    asked.to_the_follow_up_offer()
+    asked.tap(en("follow_up.yes"), en("own_doctor"))
+    opted_in = time.monotonic()
+    declined.to_the_follow_up_offer()
+    declined.tap(en("follow_up.no"), en("own_doctor"))
+    declined.tap(en("summary.to_topics"), en("menu.intro"))
+    assert db_rows(database, "SELECT chat_id FROM jobs WHERE kind = 'follow_up'") == [(32002,)]
+
+    # SIGKILL before it is due: the check-in is a row in the database, and the new process sends it.
+    kill_and_restart(tmp_path, server, bots, declined)
+    asked.bot = declined.bot
+    assert check_ins(asked) == [], "killed before the check-in was due"
+    wait(asked.bot, lambda: check_ins(asked), "the check-in", timeout=CHECK_IN_AFTER_S + 20)
+    arrived = time.monotonic() - opted_in
+    assert CHECK_IN_AFTER_S <= arrived <= CHECK_IN_AFTER_S + 12, f"sent {arrived:.1f} s after the opt-in"
+    assert len(check_ins(asked)) == 1
+    # The erased chat's check-in fell due before this one and would have been sent first: it is gone.
+    assert check_ins(erased) == [] and check_ins(declined) == []
+    assert db_rows(database, "SELECT count(*) FROM sessions WHERE chat_id = 32001") == [(0,)]
+
+    asked.tap(en("common.no"), en("checkin.decided"))  # the check-in is the chat's current question
+    assert db_rows(database, "SELECT state FROM sessions WHERE chat_id = 32002") == [("checkin_decided",)]
+    assert db_rows(database, "SELECT count(*) FROM jobs WHERE chat_id = 32002") == [(0,)], "sent once, and done"
 
 
 @pytest.mark.slow
