@@ -18,7 +18,7 @@ RESULT_MARKER = "BENCH-RESULT "
 
 
 def _children() -> dict[str, Callable[[dict[str, Any]], Any]]:
-    from bench import cases, scale
+    from bench import cases, latency, scale
 
     return {
         "baseline_a": cases.baseline_a,
@@ -26,6 +26,8 @@ def _children() -> dict[str, Callable[[dict[str, Any]], Any]]:
         "bot": cases.bot,
         "bot_postgres": cases.bot_postgres,
         "content": cases.content,
+        "latency_baseline_b": latency.latency_baseline_b,
+        "latency_bot": latency.latency_bot,
         "prefill_sqlite": scale.prefill_sqlite,
         "prefill_pickle": scale.prefill_pickle,
         "scale_ours": scale.scale_ours,

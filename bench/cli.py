@@ -21,6 +21,8 @@ from bench.child import RESULT_MARKER
 ROOT = Path(__file__).resolve().parent.parent
 CASES = ("baseline_a", "baseline_b", "bot")
 DEFAULT_PATIENTS, QUICK_PATIENTS = 1000, 50
+DEFAULT_LATENCY_PATIENTS, QUICK_LATENCY_PATIENTS = 100, 20
+DEFAULT_RTT_MS = 40
 DEFAULT_SCALE, QUICK_SCALE = (10_000, 100_000, 1_000_000), (1_000, 10_000)
 SCALE_UPDATES = 1000
 STARTUP_RUNS = 3  # start-up varies by +-0.2 s from run to run here: the median of fresh processes is reported
@@ -38,7 +40,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--pickle-max", type=int, help="skip PicklePersistence above this many conversations")
     parser.add_argument("--skip-scale", action="store_true", help="only the throughput cases and content")
-    parser.add_argument("--skip-cases", action="store_true", help="only content and the scale rows")
+    parser.add_argument("--skip-cases", action="store_true", help="only content and the scale rows (no latency)")
+    parser.add_argument(
+        "--rtt-ms",
+        type=float,
+        default=DEFAULT_RTT_MS,
+        metavar="N",
+        help="the latency run's network model: each Bot API call is answered N ms after it is made "
+        f"(default {DEFAULT_RTT_MS})",
+    )
+    parser.add_argument(
+        "--latency-patients",
+        type=int,
+        metavar="N",
+        help=f"patients walking at the same time in the latency run (default {DEFAULT_LATENCY_PATIENTS}, "
+        f"--quick {QUICK_LATENCY_PATIENTS})",
+    )
+    parser.add_argument(
+        "--think-ms",
+        type=float,
+        default=0.0,
+        metavar="N",
+        help="in the latency run, a patient waits about N ms (0.5-1.5x) after seeing a question before tapping "
+        "(default 0: at once)",
+    )
+    parser.add_argument("--skip-latency", action="store_true", help="no latency run")
     parser.add_argument(
         "--postgres", metavar="URL", help="also run the bot on this PostgreSQL database (its chats are emptied first)"
     )
@@ -146,6 +172,30 @@ def run_cases(patients: int, workdir: Path, postgres: str | None = None) -> dict
     return cases
 
 
+def run_latency(patients: int, rtt_ms: float, think_ms: float, workdir: Path) -> dict[str, Any]:
+    """Baseline B and our bot under the network model (bench/latency.py): visible latency per tap."""
+    found: dict[str, Any] = {}
+    for name in ("baseline_b", "bot"):
+        progress(f"latency: {name}, {patients} patients at once, rtt {rtt_ms:g} ms ...")
+        case_dir = workdir / f"latency_{name}"
+        case_dir.mkdir()
+        params = {"patients": patients, "rtt_ms": rtt_ms, "think_ms": think_ms, "workdir": str(case_dir)}
+        found[name] = run_child(f"latency_{name}", params)
+    bot, b = found["bot"], found["baseline_b"]
+    return {
+        "rtt_ms": rtt_ms,
+        "patients": patients,
+        "think_ms": think_ms,
+        "bot_visible_p50_ms": bot["visible_p50_ms"],
+        "bot_visible_p95_ms": bot["visible_p95_ms"],
+        "baseline_b_visible_p50_ms": b["visible_p50_ms"],
+        "baseline_b_visible_p95_ms": b["visible_p95_ms"],
+        "ratio_to_baseline_b": bot["visible_p50_ms"] / b["visible_p50_ms"],
+        "baseline_b": b,
+        "bot": bot,
+    }
+
+
 def median_start(first: dict[str, Any], again: list[dict[str, Any]]) -> dict[str, Any]:
     """`first` (the run with the updates) with start-up time and RSS replaced by the median over all runs."""
     runs = [first, *again]
@@ -222,6 +272,32 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     return found
 
 
+def print_latency(latency: dict[str, Any]) -> None:
+    think = f", thinking ~{latency['think_ms']:g} ms before each tap" if latency["think_ms"] else ""
+    print()
+    print(
+        f"latency at rtt {latency['rtt_ms']:g} ms, {latency['patients']} patients at once{think}; ms from a tap's "
+        "arrival until the call showing the next question is answered, and its p50 parts:"
+    )
+    print(
+        f"{'case':<11} {'taps':>6} {'p50':>7} {'p95':>7} {'p99':>7} {'handled':>8} | {'1st call':>8} "
+        f"{'API':>6} {'store':>6} {'rest':>6} {'API waits':>9} {'calls/tap':>9} {'CPU busy':>8}"
+    )
+    for name in ("baseline_b", "bot"):
+        c = latency[name]
+        print(
+            f"{name:<11} {c['taps']:>6} {c['visible_p50_ms']:>7.1f} {c['visible_p95_ms']:>7.1f} "
+            f"{c['visible_p99_ms']:>7.1f} {c['handled_p50_ms']:>8.1f} | {c['first_call_p50_ms']:>8.1f} "
+            f"{c['api_p50_ms']:>6.1f} {c['store_p50_ms']:>6.1f} {c['rest_p50_ms']:>6.1f} "
+            f"{c['api_waits_before_visible_mean']:>9.2f} {c['api_calls_per_tap']:>9.2f} {c['cpu_busy']:>8.0%}"
+        )
+    print(f"bot / baseline_b visible p50: {latency['ratio_to_baseline_b']:.2f}x")
+    for name in ("baseline_b", "bot"):
+        top = latency[name]["call_sequences"][0]
+        share = top["taps"] / latency[name]["taps"]
+        print(f"{name}, {share:.0%} of taps: {top['calls']}   (| = the next question is visible)")
+
+
 def print_report(results: dict[str, Any]) -> None:
     info = results["machine"]
     print(f"$ {results['command']}   (source {info['source']})")
@@ -255,6 +331,8 @@ def print_report(results: dict[str, Any]) -> None:
             )
         if "bot_postgres" in cases:
             print(f"bot_postgres: {cases['bot_postgres']['ratio_to_bot']:.2f}x the SQLite bot's updates/s")
+    if results.get("latency"):
+        print_latency(results["latency"])
     content = results.get("content")
     if content:
         print()
@@ -302,6 +380,8 @@ def profile(path: Path, case: str, patients: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     patients = args.patients or (QUICK_PATIENTS if args.quick else DEFAULT_PATIENTS)
+    latency_patients = args.latency_patients or (QUICK_LATENCY_PATIENTS if args.quick else DEFAULT_LATENCY_PATIENTS)
+    with_latency = not (args.skip_cases or args.skip_latency)
     if args.profile:
         return profile(args.profile, args.profile_case, patients)
     sizes = args.scale or list(QUICK_SCALE if args.quick else DEFAULT_SCALE)
@@ -310,11 +390,18 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m bench", *(argv if argv is not None else sys.argv[1:])]),
         "quick": args.quick,
         "machine": machine(),
-        "params": {"patients": 0 if args.skip_cases else patients, "scale_sizes": [] if args.skip_scale else sizes},
+        "params": {
+            "patients": 0 if args.skip_cases else patients,
+            "scale_sizes": [] if args.skip_scale else sizes,
+            "rtt_ms": args.rtt_ms if with_latency else None,
+            "think_ms": args.think_ms if with_latency else None,
+            "latency_patients": latency_patients if with_latency else 0,
+        },
     }
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         workdir = Path(tmp)
         results["cases"] = {} if args.skip_cases else run_cases(patients, workdir, args.postgres)
+        results["latency"] = run_latency(latency_patients, args.rtt_ms, args.think_ms, workdir) if with_latency else {}
         progress("content ...")
         results["content"] = run_child("content", {"runs": 5})
         results["scale"] = [] if args.skip_scale else run_scale(sizes, args.pickle_max, workdir)
