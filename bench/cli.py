@@ -212,10 +212,13 @@ def run_scale(sizes: list[int], pickle_max: int | None, workdir: Path) -> list[d
     rows: list[dict[str, Any]] = []
     database = workdir / "scale.sqlite3"
     previous = 0
+    template_events: int | None = None
     used: set[int] = set()
     for sessions in sorted(sizes):
         progress(f"scale: filling SQLite to {sessions:,} sessions ...")
-        filled = run_child("prefill_sqlite", {"database": str(database), "start": previous, "stop": sessions})
+        fill = {"database": str(database), "start": previous, "stop": sessions, "template_events": template_events}
+        filled = run_child("prefill_sqlite", fill)
+        template_events = filled["template_events"]
         os.sync()  # the kernel writing back a freshly written GB would otherwise slow the start-ups measured next
         previous = sessions
         progress(f"scale: ours at {sessions:,} ...")
@@ -223,13 +226,32 @@ def run_scale(sizes: list[int], pickle_max: int | None, workdir: Path) -> list[d
         first = run_child("scale_ours", params, timed=True)
         again = [run_child("scale_ours", {**params, "indexes": []}, timed=True) for _ in range(STARTUP_RUNS - 1)]
         ours = median_start(first, again)
-        rows.append({"sessions": sessions, "store": "ours", **ours, "file_mb": filled["database_mb"]})
+        rows.append(
+            {
+                "sessions": sessions,
+                "store": "ours",
+                **ours,
+                "file_mb": filled["database_mb"],
+                "bytes_per_session": filled["bytes_per_session"],
+                "events_per_session": filled["events_per_session"],
+                "bytes_by_table": filled["bytes_by_table"],
+            }
+        )
         if pickle_max is not None and sessions > pickle_max:
             rows.append({"sessions": sessions, "store": "ptb_pickle", "skipped": f"above --pickle-max {pickle_max}"})
             continue
         path = workdir / f"scale-{sessions}.pickle"
         progress(f"scale: building the pickle of {sessions:,} conversations ...")
-        built = run_child("prefill_pickle", {"path": str(path), "sessions": sessions, "answers": filled["answers"]})
+        built = run_child(
+            "prefill_pickle",
+            {
+                "path": str(path),
+                "sessions": sessions,
+                "answers": filled["answers"],
+                "database": str(database),
+                "tapped": sorted(used),
+            },
+        )
         os.sync()
         progress(f"scale: ptb_pickle at {sessions:,} ...")
         indexes = random.Random(sessions).sample(range(sessions), min(SCALE_UPDATES, sessions))
@@ -237,7 +259,16 @@ def run_scale(sizes: list[int], pickle_max: int | None, workdir: Path) -> list[d
         repeats = STARTUP_RUNS - 1 if sessions <= PICKLE_REPEAT_MAX else 0
         again = [run_child("scale_pickle", {"path": str(path), "indexes": []}, timed=True) for _ in range(repeats)]
         theirs = median_start(first, again)
-        rows.append({"sessions": sessions, "store": "ptb_pickle", **theirs, "file_mb": built["file_mb"]})
+        rows.append(
+            {
+                "sessions": sessions,
+                "store": "ptb_pickle",
+                **theirs,
+                "file_mb": built["file_mb"],
+                "bytes_per_session": built["bytes_per_session"],
+                "answers_compared": built["answers_compared"],
+            }
+        )
         path.unlink()
     return rows
 
@@ -346,7 +377,7 @@ def print_report(results: dict[str, Any]) -> None:
         print()
         print(
             f"{'sessions':>9} {'store':<10} {'startup s':>9} {'load s':>7} {'RSS MB':>7} {'peak MB':>8} "
-            f"{'p50 ms':>7} {'p99 ms':>7} {'file MB':>8} {'flush s':>8}"
+            f"{'p50 ms':>7} {'p99 ms':>7} {'file MB':>8} {'B/session':>10} {'flush s':>8}"
         )
         for row in results["scale"]:
             if "skipped" in row:
@@ -356,7 +387,7 @@ def print_report(results: dict[str, Any]) -> None:
             print(
                 f"{row['sessions']:>9,} {row['store']:<10} {row['startup_s']:>9.2f} {row['load_s']:>7.3f} "
                 f"{row['rss_mb']:>7.1f} {row['peak_rss_mb']:>8.1f} {row['p50_ms']:>7.3f} {row['p99_ms']:>7.3f} "
-                f"{row['file_mb']:>8.1f} {flush:>8}"
+                f"{row['file_mb']:>8.1f} {row['bytes_per_session']:>10,.0f} {flush:>8}"
             )
     if results["targets"]:
         print()

@@ -1,14 +1,16 @@
 """Start-up and memory with many stored sessions: our SQLite table against PicklePersistence.
 
 Each function runs in its own child process (see bench.child). The database is filled once with a real
-session row (a patient walked by the real bot to the 'leaning' question) cloned with sqlite3 executemany,
-and grown from one size to the next; the pickle file is rebuilt for each size.
+session row (a patient walked by the real bot to the 'leaning' question) and its stage events (those kept
+without the chat id too), cloned with sqlite3 executemany, and grown from one size to the next; the pickle
+file is rebuilt for each size, with the same answers as the database's rows (checked on a sample).
 """
 
 from __future__ import annotations
 
 import json
 import pickle
+import random
 import sqlite3
 import time
 from pathlib import Path
@@ -24,6 +26,7 @@ from bench.walk import GOAL, LEANING, LEANING_OPTION, TO_LEANING
 FIRST_STORED = 100_000_001  # chat ids of the pre-filled sessions: FIRST_STORED + 0 .. n - 1
 TEMPLATE_CHAT = 1
 CHUNK = 50_000
+ANSWER_SAMPLE = 200  # rows whose answers are compared between the database and the pickle
 
 
 def stored_ids(indexes: list[int]) -> list[int]:
@@ -57,8 +60,31 @@ async def _make_template(database: Path) -> None:
     errors.check()
 
 
+def _file_bytes(db: sqlite3.Connection, database: Path) -> int:
+    """The database file's size once the write-ahead log is written back and truncated (the -wal file empty)."""
+    busy, _, _ = db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    wal = Path(f"{database}-wal")
+    if busy or (wal.exists() and wal.stat().st_size):
+        raise BenchError(f"the WAL of {database} was not truncated (busy={busy})")
+    return database.stat().st_size
+
+
+def _bytes_by_table(db: sqlite3.Connection) -> dict[str, int]:
+    """Bytes per table and index (SQLite's dbstat), {} when this SQLite lacks it."""
+    try:
+        rows = db.execute("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name ORDER BY 2 DESC").fetchall()
+    except sqlite3.OperationalError:
+        return {}
+    return {name: int(size) for name, size in rows}
+
+
 async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
-    """Grow the database from `start` to `stop` stored sessions (created, with the template, at start 0)."""
+    """Grow the database from `start` to `stop` stored sessions (created, with the template, at start 0).
+
+    The template's events are the first `template_events` rows of the events table (all of them right after
+    the template was walked): those with its chat id are cloned with each row's chat id, those kept without
+    a chat id (stages that reveal the safety screen's outcome) are cloned without one, as the bot stores them.
+    """
     database = Path(params["database"])
     start, stop = params["start"], params["stop"]
     began = time.perf_counter()
@@ -69,9 +95,14 @@ async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
         cursor = db.execute("SELECT * FROM sessions WHERE chat_id = ?", (TEMPLATE_CHAT,))
         columns = [d[0] for d in cursor.description]
         template = dict(zip(columns, cursor.fetchone(), strict=True))
-        cursor = db.execute("SELECT * FROM events WHERE chat_id = ?", (TEMPLATE_CHAT,))
+        template_events = params.get("template_events")
+        if template_events is None:  # only the template's walk is in the table
+            template_events = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        cursor = db.execute("SELECT * FROM events ORDER BY id LIMIT ?", (template_events,))
         event_columns = [d[0] for d in cursor.description if d[0] != "id"]
         events = [dict(zip([d[0] for d in cursor.description], row, strict=True)) for row in cursor.fetchall()]
+        if any(e["chat_id"] not in (TEMPLATE_CHAT, None) for e in events):
+            raise BenchError("the template's events are not the first rows of the events table")
         answers = json.loads(template["answers"])
         if not answers:
             raise BenchError("the template session has no answers")
@@ -85,7 +116,9 @@ async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
         def event_rows(first: int, last: int) -> Any:
             for i in range(first, last):
                 for event in events:
-                    yield tuple(FIRST_STORED + i if c == "chat_id" else event[c] for c in event_columns)
+                    yield tuple(
+                        FIRST_STORED + i if c == "chat_id" and event[c] is not None else event[c] for c in event_columns
+                    )
 
         insert = f"INSERT INTO sessions ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
         insert_event = f"INSERT INTO events ({', '.join(event_columns)}) VALUES ({', '.join('?' * len(event_columns))})"
@@ -94,8 +127,11 @@ async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
             db.executemany(insert, session_rows(first, last))
             db.executemany(insert_event, event_rows(first, last))
             db.commit()
-        db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        file_bytes = _file_bytes(db, database)
         count = db.execute("SELECT COUNT(*) FROM sessions WHERE chat_id >= ?", (FIRST_STORED,)).fetchone()[0]
+        rows = db.execute("SELECT COUNT(*) FROM sessions").fetchone()[0]
+        event_count = db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+        by_table = _bytes_by_table(db) if params.get("by_table", True) else {}
     if count != stop:
         raise BenchError(f"expected {stop} stored sessions, found {count}")
     return {
@@ -103,19 +139,47 @@ async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
         "state": template["state"],
         "step": template["step"],
         "answers": answers,
+        "template_events": template_events,
         "events_per_session": len(events),
+        "events": event_count,
         "prefill_s": time.perf_counter() - began,
-        "database_mb": database.stat().st_size / 2**20,
+        "database_mb": file_bytes / 2**20,
+        "file_bytes": file_bytes,
+        "bytes_per_session": file_bytes / rows,
+        "bytes_by_table": by_table,
     }
 
 
 def _fresh(value: Any) -> Any:
-    """An equal value that is a new object (as answers parsed from updates would be), so pickle cannot share it."""
+    """An equal value that is a new object (as answers parsed from updates would be), so pickle cannot share it
+    between conversations (it writes an object seen before as a reference to it)."""
     if isinstance(value, str):
         return value.encode().decode()
     if isinstance(value, list):
         return [_fresh(v) for v in value]
+    if isinstance(value, dict):  # e.g. the 'values' answers: one dict per patient, keys from callback data
+        return {_fresh(k): _fresh(v) for k, v in value.items()}
     return value
+
+
+def _same_answers(database: Path, user_data: dict[int, dict[str, Any]], sessions: int, tapped: set[int]) -> int:
+    """Compare the pickle's answers with the database rows' on a sample (first, last, random); the number
+    compared. A row the bench tapped since has an answer more (the leaning): the others must be the same.
+    BenchError on any difference."""
+    sample = random.Random(f"answers {sessions}").sample(range(sessions), min(ANSWER_SAMPLE, sessions))
+    indexes = sorted({0, sessions - 1, *sample})
+    chats = stored_ids(indexes)
+    with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
+        marks = ",".join("?" * len(chats))
+        rows = dict(db.execute(f"SELECT chat_id, answers FROM sessions WHERE chat_id IN ({marks})", chats).fetchall())
+    for index, chat in zip(indexes, chats, strict=True):
+        expected = user_data[chat]
+        found = json.loads(rows[chat]) if chat in rows else None
+        if found is not None and index in tapped:
+            found = {key: found.get(key) for key in expected}
+        if found != expected:
+            raise BenchError(f"chat {chat}: the pickle's answers differ from the database's: {expected} != {found}")
+    return len(chats)
 
 
 def prefill_pickle(params: dict[str, Any]) -> dict[str, Any]:
@@ -136,9 +200,20 @@ def prefill_pickle(params: dict[str, Any]) -> dict[str, Any]:
         "bot_data": {},
         "callback_data": None,
     }
+    compared = 0
+    if "database" in params:
+        tapped = set(params.get("tapped", []))
+        compared = _same_answers(Path(params["database"]), user_data, params["sessions"], tapped)
     with path.open("wb") as file:
         pickle.dump(data, file, protocol=pickle.HIGHEST_PROTOCOL)
-    return {"prefill_s": time.perf_counter() - began, "file_mb": path.stat().st_size / 2**20}
+    size = path.stat().st_size
+    return {
+        "prefill_s": time.perf_counter() - began,
+        "file_mb": size / 2**20,
+        "file_bytes": size,
+        "bytes_per_session": size / params["sessions"],
+        "answers_compared": compared,
+    }
 
 
 def _keyboard(data: str) -> Keyboard:
