@@ -40,7 +40,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--pickle-max", type=int, help="skip PicklePersistence above this many conversations")
     parser.add_argument("--skip-scale", action="store_true", help="only the throughput cases and content")
-    parser.add_argument("--skip-cases", action="store_true", help="only content and the scale rows (no latency)")
+    parser.add_argument(
+        "--skip-cases", action="store_true", help="no throughput cases (the latency run has its own flag)"
+    )
     parser.add_argument(
         "--rtt-ms",
         type=float,
@@ -412,7 +414,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     patients = args.patients or (QUICK_PATIENTS if args.quick else DEFAULT_PATIENTS)
     latency_patients = args.latency_patients or (QUICK_LATENCY_PATIENTS if args.quick else DEFAULT_LATENCY_PATIENTS)
-    with_latency = not (args.skip_cases or args.skip_latency)
+    with_latency = not args.skip_latency
     if args.profile:
         return profile(args.profile, args.profile_case, patients)
     sizes = args.scale or list(QUICK_SCALE if args.quick else DEFAULT_SCALE)
