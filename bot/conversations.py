@@ -95,6 +95,8 @@ class Conversations:
                 if attempt == MAX_CONFLICT_RETRIES - 1:
                     raise
                 continue
+            if record.session.follow_ups and not saved.record.session.follow_ups:  # "no" after all, or a restart
+                await self.store.cancel(chat_id, FOLLOW_UP)
             return Outcome(step, saved.record, saved.handoff_id)
         raise AssertionError("unreachable")
 

@@ -8,11 +8,12 @@ import logging
 from datetime import timedelta
 
 from telegram import Bot
+from telegram.error import RetryAfter
 
 from bot.clock import Clock
 from bot.conversations import FOLLOW_UP, Conversations
-from bot.delivery import ChatUnreachable
-from bot.jobs import Done, Outcome
+from bot.delivery import ChatUnreachable, retry_seconds
+from bot.jobs import Done, Outcome, RetryAt
 from bot.pictures import Pictures
 from bot.render import Sender
 from bot.storage import Job, Store
@@ -50,6 +51,9 @@ class CheckIns:
                 replies = [Reply("reminders.late", text), *replies]
             try:
                 await Sender(bot, job.chat_id, self.pictures).send(replies)
+            except RetryAfter as error:  # Telegram's flood limit outlasted our waits: again when it says
+                log.info("check-in job %d: flood limit, sent again later", job.id)
+                return RetryAt(self.clock.now() + timedelta(seconds=retry_seconds(error)))
             except ChatUnreachable:  # blocked the bot: nothing more is sent
                 await self.store.mark_inactive(job.chat_id)
                 await self.store.cancel(job.chat_id, FOLLOW_UP)

@@ -46,10 +46,12 @@ async def walk_to_handoff(
     env: BotEnv, payload: str | None = "demo-clinic", patient: str = "low_back_profile", language: str = "en"
 ) -> Patient:
     """An example patient who cleared the safety questions and consented, from /start (through a referral link,
-    by default) through their summary: whatever comes after the summary is on screen."""
+    by default) through their summary and a "no" to check-ins: whatever comes after the offer is on screen."""
     p = Patient.of(env, language=language)
     await p.walk(example(patient), goal="walk further", payload=payload)
-    await p.tap("ok")  # from the summary
+    sent = await p.tap("ok")  # from the summary
+    assert p.says(sent[-1], "follow_up.offer") and p.names() == ["no", "yes", "back"]
+    await p.tap("no")  # "No, thank you": no check-ins
     return p
 
 
@@ -125,8 +127,9 @@ async def test_a_clinic_is_offered_only_after_a_result_that_allows_a_handoff(
 ) -> None:
     outcome = next(e.outcome for e in content().candidacy.examples if e.id == patient)
     p = await walk_to_handoff(clinic_env, payload, patient)
-    summary = p.texts()[-2]  # the summary (its pictures are photos), then what follows it
+    summary, offer = p.texts()[-3:-1]  # the summary (its pictures are photos), the check-in offer, what follows
     assert p.says(summary, f"outcome.{outcome}.title")
+    assert p.says(offer, "follow_up.offer")
     if offered:
         assert p.says(p.last(), "handoff.choose") and "Demo Spine Clinic" in p.last()["text"]
         assert p.names() == ["k0", "none", "back"]

@@ -1,28 +1,36 @@
 """Follow-up check-ins: a separate opt-in at the end of the summary, durable jobs at FOLLOW_UP_AFTER, sent once
-by one worker under the chat's lock, late ones sent or dropped, /reminders and /delete stop them, a blocked chat
-gets nothing more, and the check-ins themselves (safety first, decided, SURE, pain compared, regret)."""
+by one worker under the chat's lock, late ones sent or dropped, a burst under Telegram's flood limit, /reminders
+and /delete stop them, a blocked chat gets nothing more, the check-ins themselves (safety first, decided, SURE,
+pain compared, regret, then the topics menu), a check-in that falls due mid-conversation, and the maintainers'
+commands (migrate-store, purge, stats) on check-ins."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
+import re
+import subprocess
+import sys
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import bot.delivery
 from bot.app import build_application, services, start_services, stop_services
 from bot.clock import FakeClock
 from bot.conversations import FOLLOW_UP
-from bot.settings import ConfigError, load_settings
-from bot.storage import ChatRecord, Store
+from bot.settings import ConfigError, Settings, load_settings
+from bot.storage import ChatRecord, Store, utc_now
 from bot.storage.postgres import PostgresStore
 from flows.engine import Engine
 from flows.limits import plain_text
-from tests.conftest import BotEnv, make_settings
+from tests.conftest import ROOT, BotEnv, make_settings
+from tests.db import rows
 from tests.fake_bot_api import FakeBotApi
 from tests.telegram_harness import OfflineRequest, TelegramUser
 
@@ -82,6 +90,41 @@ def sent_to(env: BotEnv, chat_id: int = PATIENT) -> list[dict[str, Any]]:
         for c in env.api.calls
         if c.method in ("sendMessage", "sendPhoto") and int(c.params["chat_id"]) == chat_id
     ]
+
+
+def check_ins_sent(env: BotEnv, chat_id: int = PATIENT, key: str = "checkin.first_safety") -> int:
+    """How many times the chat was sent the opening question of a check-in."""
+    return sum(said([message], env, key) for message in sent_to(env, chat_id))
+
+
+async def opt_in(env: BotEnv, chat_id: int = PATIENT) -> TelegramUser:
+    """A patient at the offer who says yes to the check-ins."""
+    user = await at_the_offer(env, chat_id)
+    await user.tap(texts(env, "en", "follow_up.yes"))
+    return user
+
+
+@asynccontextmanager
+async def running(
+    settings: Settings, clock: FakeClock, store: Store | None = None, api: FakeBotApi | None = None
+) -> AsyncIterator[BotEnv]:
+    """A started bot on `settings` (or on `store`), its own offline Bot API (or `api`) and `clock`."""
+    api = api or FakeBotApi()
+    app = build_application(settings, request=OfflineRequest(api), rate_limit=False, store=store, clock=clock)
+    async with app:
+        await start_services(app)
+        try:
+            yield BotEnv(app, api, settings, services(app).store, clock)
+        finally:
+            await stop_services(app)
+
+
+def run_cli(*args: str, database: Path) -> subprocess.CompletedProcess[str]:
+    """`python -m bot <args>` as a maintainer runs it, on the SQLite file `database`."""
+    env = {"DATABASE_PATH": str(database), "PATH": "/usr/bin:/bin", "RETENTION_DAYS": "180"}
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], capture_output=True, text=True, cwd=ROOT, env=env, timeout=60, check=False
+    )
 
 
 # --- the setting --------------------------------------------------------------------------------------------
@@ -217,13 +260,35 @@ async def test_reminders_shows_the_dates_and_cancels_them(bot_env: BotEnv) -> No
     assert len(sent_to(bot_env)) == before
 
 
+@pytest.mark.parametrize("change", ["back to the offer and no", "start again"])
+async def test_reminders_lists_only_check_ins_that_will_come(bot_env: BotEnv, change: str) -> None:
+    user = await opt_in(bot_env)
+    if change == "start again":
+        await user.send("/restart")
+    else:
+        await user.tap(texts(bot_env, "en", "common.back"))  # from "talk to your own doctor" back to the offer
+        await user.tap(texts(bot_env, "en", "follow_up.no"))  # they changed their mind
+    listed = said(await user.send("/reminders"), bot_env, "reminders.planned")
+    bot_env.clock.advance(timedelta(days=14))
+    before = len(sent_to(bot_env))
+    await run_due(bot_env)
+    arrived = said(sent_to(bot_env)[before:], bot_env, "checkin.first_safety")
+    assert listed == arrived, f"/reminders listed a check-in: {listed}; it arrived: {arrived}"
+
+
 async def test_delete_cancels_the_check_ins(bot_env: BotEnv) -> None:
     user = await at_the_offer(bot_env)
     await user.tap(texts(bot_env, "en", "follow_up.yes"))
+    assert len(await follow_up_jobs(bot_env.store)) == 2
     await user.send("/delete")
     await user.tap("Yes, erase everything")
-    assert await bot_env.store.jobs() == [job for job in await bot_env.store.jobs() if job.chat_id != PATIENT]
-    assert await follow_up_jobs(bot_env.store) == []
+    assert [job for job in await bot_env.store.jobs() if job.chat_id == PATIENT] == []  # no job of theirs is left
+    assert await bot_env.store.load(PATIENT) is None  # and their session row is gone
+    assert rows(bot_env.settings.database_path, "SELECT COUNT(*) FROM sessions WHERE chat_id = ?", (PATIENT,)) == [(0,)]
+    before = len(sent_to(bot_env))
+    bot_env.clock.advance(timedelta(days=100))
+    await run_due(bot_env)
+    assert len(sent_to(bot_env)) == before  # and nothing is ever sent to them
 
 
 @pytest.fixture
@@ -284,6 +349,46 @@ async def test_a_due_check_in_is_sent_once_by_two_workers(tmp_path: Path, postgr
             await app.shutdown()
 
 
+async def test_a_burst_of_due_check_ins_under_the_flood_limit_reaches_everyone_once(
+    bot_env: BotEnv, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    waited: list[float] = []
+
+    async def wait(seconds: float) -> None:  # the flood wait is noted, and takes no time
+        waited.append(seconds)
+
+    monkeypatch.setattr(bot.delivery, "sleep", wait)
+    patients = list(range(8000, 8030))
+    for chat_id in patients:
+        await opt_in(bot_env, chat_id)
+    bot_env.clock.advance(timedelta(days=14))  # all 30 first check-ins fall due together
+    waited_out, refused = patients[:10], patients[10:13]
+    for chat_id in waited_out:  # Telegram says "retry after 3 s" once: waited out, then sent
+        bot_env.api.inject("429", "sendMessage", retry_after=3, chat_id=chat_id)
+    for chat_id in refused:  # ... and for these, on every try the job makes
+        for _ in range(bot.delivery.MAX_ATTEMPTS):
+            bot_env.api.inject("429", "sendMessage", retry_after=5, chat_id=chat_id)
+    await run_due(bot_env)
+    assert waited == [3.0] * 10 + [5.0] * 3 * (bot.delivery.MAX_ATTEMPTS - 1)
+    assert {chat_id: check_ins_sent(bot_env, chat_id) for chat_id in patients} == {
+        chat_id: 0 if chat_id in refused else 1 for chat_id in patients
+    }
+    for chat_id in refused:  # not lost: kept, to be tried again when Telegram said
+        [first, _second] = await follow_up_jobs(bot_env.store, chat_id)
+        assert first.payload["number"] == 0 and first.attempts == 1
+        assert first.due_at == bot_env.clock.now() + timedelta(seconds=5)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == [], "a flood limit is no error"
+    assert await run_due(bot_env) == 0  # not again at once
+    bot_env.clock.advance(timedelta(seconds=5))
+    assert await run_due(bot_env) == len(refused)
+    assert {chat_id: check_ins_sent(bot_env, chat_id) for chat_id in patients} == dict.fromkeys(patients, 1)
+    for chat_id in patients:  # the second check-in is still to come for each, and nothing else
+        assert [job.payload["number"] for job in await follow_up_jobs(bot_env.store, chat_id)] == [1]
+        record = await bot_env.store.load(chat_id)
+        assert record is not None and record.session.state == "checkin_first"
+    assert bot_env.api.faults == []
+
+
 # --- the check-ins ------------------------------------------------------------------------------------------
 
 
@@ -307,8 +412,10 @@ async def test_the_two_week_check_in_asks_decided_which_option_and_sure(bot_env:
     assert said(user.messages()[-1:], bot_env, "checkin.first_end")
     await user.tap(texts(bot_env, "en", "checkin.see_comparison"))
     assert said(user.messages(), bot_env, "comparison.intro")
+    shown = await user.tap(texts(bot_env, "en", "common.menu"))  # the comparison's button: on to the topics
+    assert said(shown, bot_env, "menu.intro")
     record = await bot_env.store.load(PATIENT)
-    assert record is not None
+    assert record is not None and record.session.state == "menu"
     answers = record.session.answers
     assert (answers["checkin_decided"], answers["checkin_decided_option"], answers["checkin_sure"]) == (
         "decided",
@@ -331,8 +438,11 @@ async def test_the_three_month_check_in_compares_pain_and_asks_about_regret(bot_
     await user.tap("Continue")
     await user.tap("Yes")  # the same choice again
     assert said(user.messages(), bot_env, "checkin.second_end")
+    assert texts(bot_env, "en", "common.menu") in [b["text"] for b in user.buttons()]
+    shown = await user.tap(texts(bot_env, "en", "common.menu"))  # after the updated summary: the topics
+    assert said(shown, bot_env, "menu.intro")
     record = await bot_env.store.load(PATIENT)
-    assert record is not None
+    assert record is not None and record.session.state == "menu"
     assert {k: record.session.answers[k] for k in ("checkin_chosen", "checkin_pain", "checkin_regret")} == {
         "checkin_chosen": "exercise",
         "checkin_pain": 3,
@@ -342,11 +452,126 @@ async def test_the_three_month_check_in_compares_pain_and_asks_about_regret(bot_
     assert {"second_check_in", "same_choice"} <= stages
 
 
-@pytest.mark.parametrize(("answer", "key"), [("Yes", "emergency.checkin"), ("Not sure", "checkin.urgent")])
-async def test_a_check_in_starts_with_the_emergency_signs(bot_env: BotEnv, answer: str, key: str) -> None:
+async def test_the_two_week_check_in_ends_at_the_topics_menu(bot_env: BotEnv) -> None:
     user = await check_in(bot_env, 0)
-    await user.tap(answer)
-    assert said(user.messages(), bot_env, key)
+    await user.tap("No")
+    await user.tap(texts(bot_env, "en", "checkin.still_thinking"))
+    for _ in range(4):
+        await user.tap("Yes")
+    end = user.last_keyboard_message()
+    assert said([end], bot_env, "checkin.first_end")
+    assert texts(bot_env, "en", "common.menu") in [b["text"] for b in user.buttons(end)]
+    shown = await user.tap(texts(bot_env, "en", "common.menu"), end)
+    assert said(shown, bot_env, "menu.intro")
+    record = await bot_env.store.load(PATIENT)
+    assert record is not None and record.session.state == "menu"
+    assert [job.payload["number"] for job in await follow_up_jobs(bot_env.store)] == [1]  # the second one to come
+
+
+async def reading_a_topic(env: BotEnv, user: TelegramUser) -> str:
+    """From "talk it through with your own doctor" to the topics, and into one: its page is on screen."""
+    await user.tap(texts(env, "en", "summary.to_topics"))
+    shown = await user.tap(texts(env, "en", "section.exercise.title"))
+    assert said(shown, env, "section.exercise.title")
+    return texts(env, "en", "common.restart")  # the page's "Start again" button (it carries the step)
+
+
+async def back_at_the_offer(env: BotEnv, user: TelegramUser) -> str:
+    """Back from "talk it through with your own doctor" to the offer of check-ins, already agreed to."""
+    shown = await user.tap(texts(env, "en", "common.back"))
+    assert said(shown, env, "follow_up.offer")
+    return texts(env, "en", "follow_up.no")  # tapped on the stale offer, it must not turn the check-ins off
+
+
+@pytest.mark.parametrize("get_there", [reading_a_topic, back_at_the_offer])
+async def test_a_check_in_that_falls_due_mid_conversation_becomes_the_current_question(
+    bot_env: BotEnv, get_there: Any
+) -> None:
+    user = await opt_in(bot_env)
+    stale_label = await get_there(bot_env, user)
+    on_screen = dict(user.last_keyboard_message())
+    before = await bot_env.store.load(PATIENT)
+    assert before is not None and before.session.state != "checkin_first"
+    bot_env.clock.advance(timedelta(days=14))
+    await run_due(bot_env)
+    assert said(sent_to(bot_env)[-1:], bot_env, "checkin.first_safety")
+    shown = await user.tap(stale_label, on_screen)  # a button of what was on screen before the check-in came
+    assert said(shown, bot_env, "checkin.first_safety")  # the check-in question again ...
+    popups = [c.params.get("text") for c in bot_env.api.calls if c.method == "answerCallbackQuery"]
+    assert "out of date" in str(popups[-1])
+    record = await bot_env.store.load(PATIENT)  # ... and nothing of that tap applied
+    assert record is not None and record.session.state == "checkin_first"
+    assert record.session.answers == before.session.answers and record.session.consent is True
+    assert record.session.follow_ups is True
+    assert [job.payload["number"] for job in await follow_up_jobs(bot_env.store)] == [1]
+    await user.tap("No")  # the check-in, answered
+    await user.tap(texts(bot_env, "en", "checkin.still_thinking"))
+    for _ in range(4):
+        await user.tap("Yes")
+    shown = await user.tap(texts(bot_env, "en", "common.menu"))
+    assert said(shown, bot_env, "menu.intro")
+    record = await bot_env.store.load(PATIENT)
+    assert record is not None and record.session.state == "menu"
+    assert record.session.answers["checkin_decided"] == "thinking"
+
+
+async def test_the_topics_menu_button_of_an_older_page_keeps_the_check_in_as_the_question(bot_env: BotEnv) -> None:
+    user = await opt_in(bot_env)
+    await reading_a_topic(bot_env, user)
+    page = dict(user.last_keyboard_message())
+    bot_env.clock.advance(timedelta(days=14))
+    await run_due(bot_env)
+    shown = await user.tap(texts(bot_env, "en", "common.menu"), page)  # the menu opens from anywhere ...
+    assert said(shown, bot_env, "menu.intro")
+    assert texts(bot_env, "en", "common.resume") in [b["text"] for b in user.buttons()]
+    record = await bot_env.store.load(PATIENT)
+    assert record is not None and record.session.state == "checkin_first"  # ... but the question is the check-in
+    shown = await user.tap(texts(bot_env, "en", "common.resume"))
+    assert said(shown, bot_env, "checkin.first_safety")
+
+
+# The opening question of each check-in, with what follows it: the questions of that check-in.
+OPENING = [(0, "checkin.first_safety", "checkin.decided"), (1, "checkin.second_safety", "checkin.chosen")]
+
+
+@pytest.mark.parametrize(("number", "opening", "next_question"), OPENING)
+async def test_not_sure_at_a_check_in_advises_a_doctor_today_then_the_check_in_goes_on(
+    bot_env: BotEnv, number: int, opening: str, next_question: str
+) -> None:
+    user = await check_in(bot_env, number)
+    assert said(user.messages()[-1:], bot_env, opening)
+    shown = await user.tap(texts(bot_env, "en", "common.not_sure"))
+    assert said(shown, bot_env, "checkin.urgent") and not said(shown, bot_env, "emergency.checkin")
+    assert [b["text"] for b in user.buttons()] == [texts(bot_env, "en", "common.continue")]
+    record = await bot_env.store.load(PATIENT)
+    assert record is not None and record.session.state == f"checkin_{('first', 'second')[number]}_urgent"
+    shown = await user.tap(texts(bot_env, "en", "common.continue"))  # after the advice, the check-in goes on
+    assert said(shown, bot_env, next_question)
+    assert await bot_env.store.handoffs(PATIENT) == []  # nothing is sent to a clinic
+    assert [job.kind for job in await bot_env.store.jobs(PATIENT)] == [FOLLOW_UP] * (1 - number)
+    urgent = rows(bot_env.settings.database_path, "SELECT chat_id FROM events WHERE stage = 'urgent'")
+    assert urgent == [(None,)]  # counted, but never tied to the patient
+
+
+@pytest.mark.parametrize(("number", "opening", "next_question"), OPENING)
+async def test_yes_at_a_check_in_stops_it_at_the_emergency_advice(
+    bot_env: BotEnv, number: int, opening: str, next_question: str
+) -> None:
+    user = await check_in(bot_env, number)
+    question = dict(user.last_keyboard_message())  # as the patient still sees it in an older copy of the chat
+    assert said([question], bot_env, opening)
+    shown = await user.tap("Yes", question)
+    assert said(shown, bot_env, "emergency.checkin")
+    record = await bot_env.store.load(PATIENT)
+    assert record is not None and record.session.state == "checkin_emergency"
+    assert [b["text"] for b in user.buttons()] == [texts(bot_env, "en", "common.restart")]  # no way on
+    assert not any(said([m], bot_env, next_question) for m in sent_to(bot_env))
+    again = await user.tap("No", question)  # the check-in's keyboard no longer answers it
+    assert said(again, bot_env, "emergency.checkin") and not said(again, bot_env, next_question)
+    record = await bot_env.store.load(PATIENT)
+    assert record is not None and record.session.state == "checkin_emergency"
+    assert not any(key.startswith("checkin_") for key in record.session.answers)
+    assert ("red_flag", 1) in {(row.stage, row.count) for row in await bot_env.store.funnel_rows()}
 
 
 async def test_answers_of_check_ins_stay_out_of_the_log_and_go_into_export(
@@ -359,3 +584,126 @@ async def test_answers_of_check_ins_stay_out_of_the_log_and_go_into_export(
     assert exported["sessions"][0]["answers"]["checkin_decided"] == "thinking"
     assert json.dumps(exported, default=str).count(FOLLOW_UP) >= 1  # the second check-in's job is in the export
     assert "thinking" not in caplog.text
+
+
+# --- the maintainers' commands ------------------------------------------------------------------------------
+
+
+def job_rows(jobs: list[Any]) -> list[tuple[Any, ...]]:
+    return [(job.kind, job.key, job.chat_id, job.payload, job.due_at) for job in jobs]
+
+
+async def test_migrate_store_takes_the_planned_check_ins_to_postgresql(bot_env: BotEnv, postgres_url: str) -> None:
+    patients = (PATIENT, PATIENT + 1)
+    for chat_id in patients:
+        await opt_in(bot_env, chat_id)
+    planned = job_rows([job for job in await bot_env.store.jobs() if job.kind == FOLLOW_UP])
+    assert len(planned) == 4
+    done = run_cli("migrate-store", "--to", postgres_url, database=bot_env.settings.database_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "jobs: 5 in SQLite, 5 in PostgreSQL" in done.stdout  # the four check-ins and the retention job
+    clock = bot_env.clock
+    async with running(bot_env.settings, clock, store=PostgresStore(postgres_url)) as moved:
+        assert job_rows([job for job in await moved.store.jobs() if job.kind == FOLLOW_UP]) == planned
+        clock.advance(timedelta(days=14))
+        await run_due(moved)  # the first check-ins, sent from PostgreSQL
+        assert [check_ins_sent(moved, chat_id) for chat_id in patients] == [1, 1]
+        record = await moved.store.load(PATIENT)
+        assert record is not None and record.session.state == "checkin_first"
+        user = TelegramUser(moved.app, moved.api, PATIENT)  # type: ignore[arg-type]
+        shown = await user.tap("No")
+        assert said(shown, moved, "checkin.decided")
+        for chat_id in patients:
+            assert [job.payload["number"] for job in await follow_up_jobs(moved.store, chat_id)] == [1]
+    assert [check_ins_sent(bot_env, chat_id) for chat_id in patients] == [0, 0]  # not also from the old file
+
+
+async def test_purge_keeps_a_chat_with_a_check_in_to_come_and_erases_one_whose_check_ins_are_over(
+    tmp_path: Path,
+) -> None:
+    today = utc_now()  # `purge` measures idleness against the computer's clock
+    clock = FakeClock(today - timedelta(days=700))
+    settings = make_settings(tmp_path, follow_up_after=(timedelta(days=14), timedelta(days=400)))
+    done_with, to_come = PATIENT, PATIENT + 1
+    async with running(settings, clock) as env:
+        await opt_in(env, done_with)  # 700 days ago
+        clock.advance(timedelta(days=14))
+        await run_due(env)
+        clock.advance(timedelta(days=386))  # 300 days ago: its second and last check-in
+        await run_due(env)
+        assert check_ins_sent(env, done_with, "checkin.second_safety") == 1
+        assert await follow_up_jobs(env.store, done_with) == []
+        await opt_in(env, to_come)  # 300 days ago; its second check-in is 100 days from now
+        clock.advance(timedelta(days=14))
+        await run_due(env)
+        [planned] = job_rows(await follow_up_jobs(env.store, to_come))
+        database = settings.database_path
+
+        done = run_cli("purge", database=database)
+        assert done.returncode == 0 and "erased 1 chat(s)" in done.stdout, done.stdout + done.stderr
+        assert rows(database, "SELECT chat_id FROM sessions") == [(to_come,)]  # both idle for over 180 days
+        assert rows(database, "SELECT COUNT(*) FROM jobs WHERE chat_id = ?", (done_with,)) == [(0,)]
+        assert rows(database, "SELECT COUNT(*) FROM events WHERE chat_id = ?", (done_with,)) == [(0,)]
+        assert job_rows(await follow_up_jobs(env.store, to_come)) == [planned]  # kept as it was
+
+        clock.advance(planned[-1] - clock.now())  # its time comes: the check-in is sent
+        await run_due(env)
+        assert check_ins_sent(env, to_come, "checkin.second_safety") == 1
+        assert await follow_up_jobs(env.store, to_come) == []
+
+
+def stats_cells(printed: str) -> dict[str, list[str]]:
+    """The funnel table `stats` prints, as the cells of each stage that are not 0 (one per clinic and week)."""
+    lines = printed.splitlines()
+    header = next(line for line in lines if line.startswith("clinic"))
+    columns = [(m.group(), m.start()) for m in re.finditer(r"\S+", header)]
+    cells: dict[str, list[str]] = {name: [] for name, _ in columns[2:]}
+    for line in lines[lines.index(header) + 1 :]:
+        if not line.strip() or line.startswith("content bugs"):
+            break
+        for index, (name, start) in enumerate(columns[2:], 2):
+            end = columns[index + 1][1] if index + 1 < len(columns) else None
+            cell = line[start:end].strip()
+            if cell != "0":
+                cells[name].append(cell)
+    return cells
+
+
+async def test_stats_count_the_check_ins_masked_under_5_and_show_no_answer(bot_env: BotEnv) -> None:
+    patients = list(range(910001, 910007))  # six agree to check-ins
+    users = [await opt_in(bot_env, chat_id) for chat_id in patients]
+    bot_env.clock.advance(timedelta(days=14))
+    await run_due(bot_env)
+    for index, user in enumerate(users):  # all six answer the first check-in; five had decided
+        await user.tap("No")
+        if index < 5:
+            await user.tap(texts(bot_env, "en", "checkin.decided_yes"))
+            await user.tap(texts(bot_env, "en", "leaning.surgery"))
+        else:
+            await user.tap(texts(bot_env, "en", "checkin.still_thinking"))
+        for _ in range(4):
+            await user.tap("Yes")
+    bot_env.clock.advance(timedelta(days=76))
+    await run_due(bot_env)
+    for index, user in enumerate(users):  # all six answer the second; four would make the same choice
+        await user.tap("No")
+        await user.tap(texts(bot_env, "en", "leaning.exercise"))
+        await user.tap("3")
+        await user.tap(texts(bot_env, "en", "common.continue"))
+        await user.tap("Yes" if index < 4 else "No")
+    assert all(said(user.messages(), bot_env, "checkin.second_end") for user in users)
+
+    done = run_cli("stats", database=bot_env.settings.database_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    printed = done.stdout
+    cells = stats_cells(printed)
+    assert {stage: cells[stage] for stage in ("opted_in", "first_check_in", "decided", "second_check_in")} == {
+        "opted_in": ["6"],
+        "first_check_in": ["6"],
+        "decided": ["5"],
+        "second_check_in": ["6"],
+    }
+    assert cells["same_choice"] == ["<5"]  # four: masked
+    for value in ("surgery", "exercise", "thinking", "Surgery", "Exercise", "still", "pain"):
+        assert value not in printed  # no answer leaves the database
+    assert not any(str(chat_id) in printed for chat_id in patients)

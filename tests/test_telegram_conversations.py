@@ -87,6 +87,8 @@ async def test_low_back_path_reaches_result_summary_pdf_and_menu(bot_env: BotEnv
     assert await p.state() == "summary" and "ok" in p.names()  # still on the summary
 
     sent = await p.tap("ok")
+    assert p.says(sent[-1], "follow_up.offer")  # check-ins later, a separate opt-in
+    sent = await p.tap("no")
     assert p.says(sent[-1], "own_doctor")
     sent = await p.tap("ok")
     assert p.says(sent[-1], "menu.intro") and p.says(sent[-1], "menu.for_you")
@@ -287,6 +289,7 @@ async def test_commands_are_registered_at_start(bot_env: BotEnv) -> None:
         "restart",
         "language",
         "privacy",
+        "reminders",
         "delete",
         "help",
     ]

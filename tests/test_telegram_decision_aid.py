@@ -567,7 +567,10 @@ async def test_the_whole_path_from_start_to_your_own_doctor(bot_env: BotEnv, wal
         assert (reflected in visible(summary)) == (walk.weights.get(value) == "a_lot"), value
     assert p.names(summary) == []
 
-    sent = await p.tap("ok")  # no clinic of the real content can receive a hand-off
+    sent = await p.tap("ok")  # check-ins are offered at the end of the summary
+    assert [p.says(m, "follow_up.offer") for m in sent] == [True]
+    assert p.names() == ["no", "yes", "back"]
+    sent = await p.tap("no")  # no clinic of the real content can receive a hand-off
     assert [p.says(m, "own_doctor") for m in sent] == [True]
     assert not any(p.says(m, "handoff.choose") for m in p.user.messages())
     sent = await p.tap("ok")
@@ -671,6 +674,8 @@ async def test_an_urgent_patient_may_read_on_but_is_sent_to_a_doctor_first_and_o
     control = Patient.of(clinic_env, chat_id=4243)  # the same link, no warning sign: the clinic is offered
     await control.walk(example("low_back_profile"), payload="demo-clinic")
     sent = await control.tap("ok")
+    assert control.says(sent[-1], "follow_up.offer")
+    sent = await control.tap("no")
     assert control.says(sent[-1], "handoff.choose") and "k0" in control.names()
 
     p = Patient.of(clinic_env)
@@ -684,7 +689,9 @@ async def test_an_urgent_patient_may_read_on_but_is_sent_to_a_doctor_first_and_o
     assert not p.says(sent[-1], "outcome.may_be_discussed.title")
     summary = await p.to_summary(leaning="stem_cells", weights={"proven": "a_lot"})
     assert p.says(summary[-1], "summary.intro") and p.says(summary[-1], "outcome.see_doctor_first.title")
-    sent = await p.tap("ok")
+    sent = await p.tap("ok")  # check-ins are offered to urgent-tier patients too
+    assert [p.says(m, "follow_up.offer") for m in sent] == [True]
+    sent = await p.tap("no")
     assert [p.says(m, "own_doctor") for m in sent] == [True]
     assert not any(p.says(m, "handoff.choose") for m in p.user.messages())
     assert clinic_env.api.sent(CLINIC_CHAT) == []

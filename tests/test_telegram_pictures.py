@@ -158,6 +158,8 @@ async def test_the_summary_is_followed_by_icon_arrays_with_the_buttons_on_the_la
     assert [p.names(photo) for photo in photos] == [[]] * (len(photos) - 1) + [SUMMARY_BUTTONS]
 
     sent = await p.tap("ok")  # Continue, under the last picture
+    assert p.says(sent[-1], "follow_up.offer")
+    sent = await p.tap("no")  # no check-ins
     assert p.says(sent[-1], "own_doctor")
 
 
@@ -189,6 +191,8 @@ async def test_a_walk_to_the_end_shows_the_table_and_icon_arrays_as_photos(bot_e
     p = Patient.of(bot_env, language=language)
     await p.walk(example("neck_pain_only"), leaning="surgery")
     sent = await p.tap("ok")
+    assert p.says(sent[-1], "follow_up.offer")
+    sent = await p.tap("no")
     assert p.says(sent[-1], "own_doctor")
     await p.tap("ok")
     assert await p.state() == "menu"
@@ -335,16 +339,19 @@ def test_a_figure_caption_over_telegrams_caption_limit_is_reported(broken: Path)
 
 
 @pytest.mark.parametrize(
-    ("file", "old", "new"),
+    ("file", "old", "new", "after"),
     [
-        ("flow.yaml", "figures: [options_table]", "figures: [options_tabel]"),  # the comparison state
-        ("sections.yaml", "figures: [natural_history]", "figures: [natural_histroy]"),  # the topic on waiting
+        # the comparison state (the first check-in's comparison shows the same table, then a menu button)
+        ("flow.yaml", "figures: [options_table]", "figures: [options_tabel]", "\n    notes:"),
+        ("sections.yaml", "figures: [natural_history]", "figures: [natural_histroy]", ""),  # the topic on waiting
     ],
     ids=["state", "topic"],
 )
-def test_an_unknown_figure_of_a_state_or_a_topic_is_reported(broken: Path, file: str, old: str, new: str) -> None:
+def test_an_unknown_figure_of_a_state_or_a_topic_is_reported(
+    broken: Path, file: str, old: str, new: str, after: str
+) -> None:
     path = broken / file
-    text = replace(path, old, new)
+    text = replace(path, old + after, new + after)  # what follows tells the state apart where its figures recur
     wrong = new.removeprefix("figures: [").removesuffix("]")
     problem = only(broken, problems.UnknownReference)
     assert_problem(problem, path, line_of(text, new), f"unknown figure '{wrong}'")
@@ -353,7 +360,11 @@ def test_an_unknown_figure_of_a_state_or_a_topic_is_reported(broken: Path, file:
 
 def test_an_unknown_comparator_of_the_summary_is_reported(broken: Path) -> None:
     flow = broken / "flow.yaml"
-    text = replace(flow, "compare_with: [stem_cells, surgery]", "compare_with: [stem_cell, surgery]")
+    text = replace(  # the summary's (the second check-in's summary has the same comparators)
+        flow,
+        "    leaning: leaning\n    compare_with: [stem_cells, surgery]\n",
+        "    leaning: leaning\n    compare_with: [stem_cell, surgery]\n",
+    )
     problem = only(broken, problems.UnknownReference)
     assert_problem(problem, flow, line_of(text, "stem_cell,"), "'stem_cell' is not an option of decision.yaml")
     assert "stem_cells" in problem.hint
