@@ -7,12 +7,19 @@ import warnings
 from asyncio import sleep
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
+from telegram import Bot
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.warnings import PTBUserWarning
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# call_api uses do_api_request for methods the Bot also has, on purpose (to skip parsing the result), and
+# python-telegram-bot warns about that each time.
+RAW_CALL_WARNING = r"Please use 'Bot\.\w+' instead of 'Bot\.do_api_request"
+warnings.filterwarnings("ignore", message=RAW_CALL_WARNING, category=PTBUserWarning)
 
 MAX_ATTEMPTS = 4
 MAX_FLOOD_WAIT_S = 60.0
@@ -21,6 +28,13 @@ FIRST_BACKOFF_S = 0.5
 
 class ChatUnreachable(Exception):
     """The user blocked the bot (403) or the chat is gone: stop sending to it."""
+
+
+async def call_api(bot: Bot, method: str, **params: Any) -> Any:
+    """One Bot API call whose result is used as plain JSON (a dict, or True): python-telegram-bot does not build
+    its objects for it, where most of the CPU of a reply went. Errors are the usual TelegramError subclasses,
+    and the rate limiter, if any, still applies. None values are left out of the call."""
+    return await bot.do_api_request(method, api_kwargs=params)
 
 
 def retry_seconds(error: RetryAfter) -> float:

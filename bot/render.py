@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
+from typing import Any
 
-from telegram import (
-    Bot,
-    CallbackQuery,
-    InlineKeyboardButton,
-    InlineKeyboardMarkup,
-    InputFile,
-    KeyboardButton,
-    ReplyKeyboardMarkup,
-)
+from telegram import Bot, CallbackQuery, InputFile
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import BadRequest, TelegramError
 
-from bot.delivery import ChatUnreachable, deliver
+from bot.delivery import ChatUnreachable, call_api, deliver
 from bot.pictures import Pictures
 from bot.summary_pdf import render_pdf
 from flows.limits import split_message, visible_length
@@ -26,28 +20,31 @@ from flows.replies import Reply
 log = logging.getLogger(__name__)
 TYPING_THRESHOLD_CHARS = 1200
 NOTICE_MAX_CHARS = 200
+NO_LINK_PREVIEW = {"is_disabled": True}
+Markup = dict[str, Any]  # a reply_markup as the Bot API takes it
 
 
-def inline_keyboard(reply: Reply) -> InlineKeyboardMarkup | None:
+def inline_keyboard(reply: Reply) -> Markup | None:
     """The inline keyboard of a reply (the only kind an edited message can carry)."""
-    markup = keyboard(reply)
-    return markup if isinstance(markup, InlineKeyboardMarkup) else None
+    return None if reply.contact_keyboard is not None else keyboard(reply)
 
 
-def keyboard(reply: Reply) -> InlineKeyboardMarkup | ReplyKeyboardMarkup | None:
+def keyboard(reply: Reply) -> Markup | None:
     """The inline keyboard for a reply's buttons, or a one-time contact-sharing keyboard (None for neither)."""
     if reply.contact_keyboard is not None:
         share, cancel = reply.contact_keyboard
-        return ReplyKeyboardMarkup(
-            [[KeyboardButton(share, request_contact=True)], [KeyboardButton(cancel)]],
-            one_time_keyboard=True,
-            resize_keyboard=True,
-        )
+        return {
+            "keyboard": [[{"text": share, "request_contact": True}], [{"text": cancel}]],
+            "one_time_keyboard": True,
+            "resize_keyboard": True,
+        }
     if not reply.buttons:
         return None
-    return InlineKeyboardMarkup(
-        [[InlineKeyboardButton(button.label, callback_data=button.data) for button in row] for row in reply.buttons]
-    )
+    return {
+        "inline_keyboard": [
+            [{"text": button.label, "callback_data": button.data} for button in row] for row in reply.buttons
+        ]
+    }
 
 
 class Sender:
@@ -60,24 +57,35 @@ class Sender:
         self.pictures = pictures
 
     async def send(self, replies: list[Reply], query: CallbackQuery | None = None, changed: bool = False) -> None:
-        """Answer a tapped button (with the first notice as a pop-up), edit or clear its message, send the rest."""
+        """Answer a tapped button (with the first notice as a pop-up) while the next question goes out, edit or
+        clear its message, send the rest. Returns once every call is done."""
+        if query is None:
+            await self._send_all(list(replies))
+            return
         to_send = list(replies)
-        if query is not None:
-            notice = next((r for r in to_send if r.kind == "notice"), None)
-            popup = notice.text[:NOTICE_MAX_CHARS] if notice else None
-            await self._answer_query(query, popup)
-            if notice is not None:
-                to_send.remove(notice)
+        notice = next((r for r in to_send if r.kind == "notice"), None)
+        if notice is not None:
+            to_send.remove(notice)
+        # The answer and the next question travel at the same time: one round trip until the patient sees it.
+        answering = asyncio.ensure_future(self._answer_query(query, notice.text[:NOTICE_MAX_CHARS] if notice else None))
+        try:
             editable = next((r for r in to_send if r.edit), None)
             if editable is not None and await self._edit(query, editable):
                 to_send.remove(editable)
                 changed = False
-        if sum(visible_length(r.text) for r in to_send) > TYPING_THRESHOLD_CHARS:
-            await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.TYPING), "sendChatAction")
-        for reply in to_send:
-            await self.send_one(reply)
-        if query is not None and changed:  # after the new question is out: the patient sees it sooner
+            await self._send_all(to_send)
+        except BaseException:
+            await asyncio.gather(answering, return_exceptions=True)  # the reply's error is the one to report
+            raise
+        await answering
+        if changed:  # after the new question is out: the patient sees it sooner
             await self._clear_keyboard(query)
+
+    async def _send_all(self, replies: list[Reply]) -> None:
+        if sum(visible_length(r.text) for r in replies) > TYPING_THRESHOLD_CHARS:
+            await deliver(lambda: self.bot.send_chat_action(self.chat_id, ChatAction.TYPING), "sendChatAction")
+        for reply in replies:
+            await self.send_one(reply)
 
     async def send_one(self, reply: Reply) -> int:
         """Send one reply, split on paragraphs if it is too long; the keyboard goes with the last part.
@@ -93,16 +101,18 @@ class Sender:
         for index, part in enumerate(parts):
             markup = keyboard(reply) if index == len(parts) - 1 else None
             sent = await deliver(
-                lambda part=part, markup=markup: self.bot.send_message(  # type: ignore[misc]
-                    self.chat_id,
-                    part,
+                lambda part=part, markup=markup: call_api(  # type: ignore[misc]
+                    self.bot,
+                    "sendMessage",
+                    chat_id=self.chat_id,
+                    text=part,
                     parse_mode=ParseMode.HTML,
                     reply_markup=markup,
-                    disable_web_page_preview=True,
+                    link_preview_options=NO_LINK_PREVIEW,
                 ),
                 "sendMessage",
             )
-            message_id = sent.message_id
+            message_id = int(sent["message_id"])
         return message_id
 
     async def _send_picture(self, reply: Reply, pictures: Pictures) -> int | None:
@@ -117,7 +127,7 @@ class Sender:
                     InputFile(png, filename=f"{reply.picture.figure}.png"),  # type: ignore[union-attr]
                     caption=reply.text,
                     parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard(reply),
+                    api_kwargs={"reply_markup": keyboard(reply)},
                 ),
                 "sendPhoto",
             )
@@ -139,7 +149,7 @@ class Sender:
                 InputFile(data, filename=reply.document.filename),  # type: ignore[union-attr]
                 caption=reply.text,
                 parse_mode=ParseMode.HTML,
-                reply_markup=keyboard(reply),
+                api_kwargs={"reply_markup": keyboard(reply)},
             ),
             "sendDocument",
         )
@@ -147,7 +157,10 @@ class Sender:
 
     async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
         try:
-            await deliver(lambda: query.answer(text=text), "answerCallbackQuery")
+            await deliver(
+                lambda: call_api(self.bot, "answerCallbackQuery", callback_query_id=query.id, text=text),
+                "answerCallbackQuery",
+            )
         except BadRequest as error:  # the query is too old to answer: carry on with the reply
             log.info("answerCallbackQuery failed: %s", error.message)
 
@@ -157,13 +170,15 @@ class Sender:
             return False
         try:
             await deliver(
-                lambda: self.bot.edit_message_text(
-                    reply.text,
+                lambda: call_api(
+                    self.bot,
+                    "editMessageText",
                     chat_id=self.chat_id,
                     message_id=message.message_id,
+                    text=reply.text,
                     parse_mode=ParseMode.HTML,
                     reply_markup=inline_keyboard(reply),
-                    disable_web_page_preview=True,
+                    link_preview_options=NO_LINK_PREVIEW,
                 ),
                 "editMessageText",
             )
@@ -180,7 +195,9 @@ class Sender:
             return
         try:
             await deliver(
-                lambda: self.bot.edit_message_reply_markup(chat_id=self.chat_id, message_id=message.message_id),
+                lambda: call_api(
+                    self.bot, "editMessageReplyMarkup", chat_id=self.chat_id, message_id=message.message_id
+                ),
                 "editMessageReplyMarkup",
             )
         except BadRequest as error:  # already cleared, or too old: nothing to do

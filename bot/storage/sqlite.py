@@ -61,6 +61,19 @@ def _text(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
+def _stored(record: ChatRecord) -> ChatRecord:
+    """The record as it is once saved: the next row version, active."""
+    return ChatRecord(
+        record.chat_id,
+        record.session,
+        record.row_version + 1,
+        record.consent_at,
+        record.consent_version,
+        True,
+        record.recent_updates,
+    )
+
+
 class SqliteStore:
     """Sessions, events, hand-offs and jobs in one SQLite file."""
 
@@ -151,8 +164,7 @@ class SqliteStore:
         program for longer than the busy timeout becomes StorageBusy. A task cancelled half-way (its process is
         stopping) leaves no transaction open behind it."""
         async with self._write:
-            if self.db.in_transaction:  # left open by a task cancelled at the wrong moment: nothing of it committed
-                await self.db.execute("ROLLBACK")
+            await self._end_leftover_transaction()
             try:
                 await self.db.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as error:
@@ -166,6 +178,12 @@ class SqliteStore:
                 await asyncio.shield(self._settle())
                 raise
             await self.db.execute("COMMIT")
+
+    async def _end_leftover_transaction(self) -> None:
+        """Roll back a transaction left open by a task cancelled at the wrong moment (nothing of it committed);
+        callers hold the write lock."""
+        if self.db.in_transaction:
+            await self.db.execute("ROLLBACK")
 
     async def _settle(self) -> None:
         """Roll back the open transaction, if any. The connection runs statements in order on its own thread: a
@@ -217,6 +235,21 @@ class SqliteStore:
         values = [columns[name] for name in names]
         stages = list(stages)
         handoff_id = None
+        if record.row_version and not stages and handoff is None and not jobs:
+            # Most answers change the row alone: one statement, atomic by itself, one trip to the database thread.
+            async with self._write:
+                await self._end_leftover_transaction()
+                try:
+                    cursor = await self.db.execute(
+                        f"UPDATE sessions SET {', '.join(f'{name} = ?' for name in names)}, updated_at = ?,"
+                        " active = 1, row_version = row_version + 1 WHERE chat_id = ? AND row_version = ?",
+                        (*values, _text(now), record.chat_id, record.row_version),
+                    )
+                except sqlite3.OperationalError as error:  # locked by another program past the busy timeout
+                    raise StorageBusy(str(error)) from None
+            if cursor.rowcount != 1:
+                raise VersionConflict(record.chat_id)
+            return Saved(_stored(record), None)
         async with self._transaction() as db:
             if record.row_version == 0:
                 try:
@@ -270,16 +303,7 @@ class SqliteStore:
                 )
             for job in jobs:
                 await self._schedule(db, job.kind, job.key, job.due_at, record.chat_id, job.payload)
-        stored = ChatRecord(
-            record.chat_id,
-            record.session,
-            record.row_version + 1,
-            record.consent_at,
-            record.consent_version,
-            True,
-            record.recent_updates,
-        )
-        return Saved(stored, handoff_id)
+        return Saved(_stored(record), handoff_id)
 
     async def erase(self, chat_id: int) -> bool:
         """Delete the chat's row, hand-offs and jobs; its events keep only the day and lose the chat id."""
