@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CASES = ("baseline_a", "baseline_b", "bot")
 DEFAULT_PATIENTS, QUICK_PATIENTS = 1000, 50
 DEFAULT_LATENCY_PATIENTS, QUICK_LATENCY_PATIENTS = 100, 20
+DEFAULT_THINK_MS, QUICK_THINK_MS = 1000.0, 100.0  # a patient reads the question before tapping
 DEFAULT_RTT_MS = 40
 DEFAULT_SCALE, QUICK_SCALE = (10_000, 100_000, 1_000_000), (1_000, 10_000)
 SCALE_UPDATES = 1000
@@ -61,10 +62,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--think-ms",
         type=float,
-        default=0.0,
         metavar="N",
         help="in the latency run, a patient waits about N ms (0.5-1.5x) after seeing a question before tapping "
-        "(default 0: at once)",
+        f"(default {DEFAULT_THINK_MS:g}, --quick {QUICK_THINK_MS:g}; 0 taps at once, which measures a saturated "
+        "process rather than round trips)",
     )
     parser.add_argument("--skip-latency", action="store_true", help="no latency run")
     parser.add_argument(
@@ -414,6 +415,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     patients = args.patients or (QUICK_PATIENTS if args.quick else DEFAULT_PATIENTS)
     latency_patients = args.latency_patients or (QUICK_LATENCY_PATIENTS if args.quick else DEFAULT_LATENCY_PATIENTS)
+    if args.think_ms is None:
+        args.think_ms = QUICK_THINK_MS if args.quick else DEFAULT_THINK_MS
     with_latency = not args.skip_latency
     if args.profile:
         return profile(args.profile, args.profile_case, patients)
