@@ -25,6 +25,7 @@ from tests.fake_bot_api import FakeBotApi
 from tests.telegram_harness import OfflineRequest, message_update
 
 SECRET = "webhook-secret_1"
+LONG_POLL_S = 0.01
 
 
 class SlowRequest(OfflineRequest):
@@ -41,6 +42,8 @@ class SlowRequest(OfflineRequest):
         params = dict(request_data.json_parameters) if request_data else {}
         if int(params.get("chat_id", 0) or 0) in self.hanging:
             await self.release.wait()
+        if url.endswith("/getUpdates") and int(params.get("timeout", 0) or 0) > 0:
+            await asyncio.sleep(LONG_POLL_S)  # Telegram holds a long poll: no busy loop of empty answers
         return await super().do_request(url, method, request_data, **kwargs)
 
 
