@@ -26,6 +26,7 @@ class Settings(BaseSettings):
     telegram_api_url: str = "https://api.telegram.org"
     database_path: Path = Path("data/bot.sqlite3")
     database_url: SecretStr | None = None  # postgresql://user:password@host:5432/db; without it, SQLite
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = "NORMAL"  # FULL: commits survive a power cut too
     content_dir: Path = Path("content")
     admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"

@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from pydantic import ValidationError
 
-from bot.storage import ChatRecord, NewHandoff, StorageError, Store, VersionConflict
+from bot.storage import ChatRecord, NewHandoff, SqliteStore, StorageError, Store, VersionConflict, make_store
 from bot.storage.base import InboxUpdate, NewJob
 from flows.session import Session
 from flows.stages import Stage
+from tests.conftest import make_settings
 
 NOW = datetime(2026, 12, 1, 9, 30, tzinfo=UTC)
 
@@ -355,3 +357,23 @@ async def test_writes_cancelled_at_any_moment_leave_the_store_usable(store: Stor
             await task
     saved = await store.save(record(), [Stage.STARTED], now=NOW)
     assert saved.record.row_version == 1 and await store.load(7) == saved.record
+
+
+@pytest.mark.parametrize(("setting", "pragma"), [(None, 1), ("NORMAL", 1), ("FULL", 2)])
+async def test_sqlite_commits_are_synced_as_sqlite_synchronous_says(
+    tmp_path: Any, setting: str | None, pragma: int
+) -> None:
+    """NORMAL (the default) survives a killed process; FULL syncs every commit, to survive a power cut too."""
+    overrides = {} if setting is None else {"sqlite_synchronous": setting}
+    store = make_store(make_settings(tmp_path, **overrides))
+    assert isinstance(store, SqliteStore)
+    await store.open()
+    try:
+        assert list(await store.db.execute_fetchall("PRAGMA synchronous")) == [(pragma,)]
+    finally:
+        await store.close()
+
+
+def test_an_unknown_sqlite_synchronous_stops_the_bot_naming_the_variable(tmp_path: Any) -> None:
+    with pytest.raises(ValidationError, match="sqlite_synchronous"):
+        make_settings(tmp_path, sqlite_synchronous="OFF")

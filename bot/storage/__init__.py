@@ -54,5 +54,5 @@ def make_store(settings: Settings, runner: bool = False) -> Store:
         from bot.storage.postgres import PostgresStore  # the driver is needed only for PostgreSQL
 
         return PostgresStore(url)
-    sqlite = SqliteStore(settings.database_path, single_process=runner)
+    sqlite = SqliteStore(settings.database_path, single_process=runner, synchronous=settings.sqlite_synchronous)
     return CachedStore(sqlite) if runner else sqlite

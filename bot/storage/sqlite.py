@@ -79,10 +79,15 @@ class SqliteStore:
 
     backend = "sqlite"
 
-    def __init__(self, path: Path, busy_timeout_ms: int = 5000, single_process: bool = False) -> None:
+    def __init__(
+        self, path: Path, busy_timeout_ms: int = 5000, single_process: bool = False, synchronous: str = "NORMAL"
+    ) -> None:
         self.path = path
         self.busy_timeout_ms = busy_timeout_ms
         self.single_process = single_process  # a bot runner: refuse a second process on the same file
+        # NORMAL: a commit survives the process being killed; a power cut may lose the last ones (never the
+        # file's consistency). FULL syncs the log at every commit, so commits survive a power cut too.
+        self.synchronous = "FULL" if synchronous == "FULL" else "NORMAL"
         self._db: aiosqlite.Connection | None = None
         self._lock_file: int | None = None
         self._write = asyncio.Lock()  # one connection: one transaction at a time
@@ -99,7 +104,7 @@ class SqliteStore:
             self._db = await aiosqlite.connect(self.path, isolation_level=None)
             await self._db.execute(f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}")
             await self._wal()
-            await self._db.execute("PRAGMA synchronous=NORMAL")
+            await self._db.execute(f"PRAGMA synchronous={self.synchronous}")
             await self._db.execute("PRAGMA foreign_keys=ON")
             await self._db.execute("PRAGMA secure_delete=ON")  # erased answers are overwritten, not just unlinked
             await self._migrate()
