@@ -279,13 +279,18 @@ class FakeBotApi:
             message["reply_markup"] = markup
         return message
 
-    def _sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+    def _check_caption(self, params: dict[str, Any]) -> str:
+        """A caption as Telegram takes it: valid HTML when parsed, at most 1,024 visible characters."""
         caption = str(params.get("caption") or "")
         visible, errors = parse_telegram_html(caption) if params.get("parse_mode") == "HTML" else (caption, [])
         if errors:
             raise ApiError(400, f"Bad Request: can't parse entities: {errors[0]}")
         if len(visible) > MessageLimit.CAPTION_LENGTH:
             raise ApiError(400, "Bad Request: message caption is too long")
+        return caption
+
+    def _sendDocument(self, params: dict[str, Any]) -> dict[str, Any]:
+        caption = self._check_caption(params)
         files = params.get("_files") or {}
         if not files:
             raise ApiError(400, "Bad Request: there is no document in the request")
@@ -303,12 +308,7 @@ class FakeBotApi:
     def _sendPhoto(self, params: dict[str, Any]) -> dict[str, Any]:
         """Like Telegram: a caption of at most 1,024 visible characters; a photo at most 10 MB, whose width and
         height add up to at most 10,000 and whose sides are at most 20 times each other (read from the PNG)."""
-        caption = str(params.get("caption") or "")
-        visible, errors = parse_telegram_html(caption) if params.get("parse_mode") == "HTML" else (caption, [])
-        if errors:
-            raise ApiError(400, f"Bad Request: can't parse entities: {errors[0]}")
-        if len(visible) > MessageLimit.CAPTION_LENGTH:
-            raise ApiError(400, "Bad Request: message caption is too long")
+        caption = self._check_caption(params)
         files = params.get("_files") or {}
         if not files:
             raise ApiError(400, "Bad Request: there is no photo in the request")

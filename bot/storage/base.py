@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Protocol
 
@@ -44,6 +44,10 @@ class ChatRecord:
     consent_version: str | None = None
     active: bool = True
     recent_updates: tuple[int, ...] = ()  # ids of the last Telegram updates applied, to spot redeliveries
+
+    def stored(self) -> ChatRecord:
+        """The record as it is once saved: the next row version, active."""
+        return replace(self, row_version=self.row_version + 1, active=True)
 
 
 @dataclass(frozen=True)

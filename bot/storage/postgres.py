@@ -221,16 +221,7 @@ class PostgresStore:
                 )
             for job in jobs:
                 await self._schedule(db, job.kind, job.key, job.due_at, record.chat_id, job.payload)
-        stored = ChatRecord(
-            record.chat_id,
-            record.session,
-            record.row_version + 1,
-            record.consent_at,
-            record.consent_version,
-            True,
-            record.recent_updates,
-        )
-        return Saved(stored, handoff_id)
+        return Saved(record.stored(), handoff_id)
 
     async def erase(self, chat_id: int) -> bool:
         """Delete the chat's row, hand-offs and jobs; its events keep only the day and lose the chat id."""

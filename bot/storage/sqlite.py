@@ -61,19 +61,6 @@ def _text(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def _stored(record: ChatRecord) -> ChatRecord:
-    """The record as it is once saved: the next row version, active."""
-    return ChatRecord(
-        record.chat_id,
-        record.session,
-        record.row_version + 1,
-        record.consent_at,
-        record.consent_version,
-        True,
-        record.recent_updates,
-    )
-
-
 class SqliteStore:
     """Sessions, events, hand-offs and jobs in one SQLite file."""
 
@@ -254,7 +241,7 @@ class SqliteStore:
                     raise StorageBusy(str(error)) from None
             if cursor.rowcount != 1:
                 raise VersionConflict(record.chat_id)
-            return Saved(_stored(record), None)
+            return Saved(record.stored(), None)
         async with self._transaction() as db:
             if record.row_version == 0:
                 try:
@@ -308,7 +295,7 @@ class SqliteStore:
                 )
             for job in jobs:
                 await self._schedule(db, job.kind, job.key, job.due_at, record.chat_id, job.payload)
-        return Saved(_stored(record), handoff_id)
+        return Saved(record.stored(), handoff_id)
 
     async def erase(self, chat_id: int) -> bool:
         """Delete the chat's row, hand-offs and jobs; its events keep only the day and lose the chat id."""
