@@ -219,8 +219,8 @@ class ChatHandlers:
             language = outcome.record.session.language
             replies = [Reply(notice, self._text(language, notice), kind="notice"), *replies]
         await self._send(update, replies, changed=outcome.step.changed)
-        if outcome.handoff_id is not None:  # deliver now; if another worker has it, or this fails, the job retries
-            await self.jobs.run_now(handoff_job_key(outcome.handoff_id))
+        if outcome.handoff_id is not None:  # deliver now, outside the chat's lock; else the job retries
+            self.jobs.run_soon(handoff_job_key(outcome.handoff_id))
 
     async def _confirm_delete(self, update: Update, confirmed: bool) -> None:
         if not confirmed:  # a pop-up says nothing was erased; the current question follows

@@ -20,6 +20,7 @@ from bot.storage import Job, StorageBusy, StorageError, Store
 log = logging.getLogger(__name__)
 LEASE = timedelta(minutes=5)  # longer than any job takes; a job whose worker died runs again after it
 TICK_S = 5.0  # how often a worker looks for due jobs
+SETTLE_S = 10.0  # at shutdown, how long jobs already running may take to finish
 RETENTION_KEY = "retention"
 RETENTION_EVERY = timedelta(days=1)
 
@@ -48,6 +49,7 @@ class JobRunner:
         self.clock = clock
         self.handlers = handlers
         self.lease = lease
+        self._soon: set[asyncio.Task[None]] = set()
 
     async def run_due(self, limit: int = 100) -> int:
         """Run the jobs due now (at most `limit`); returns how many ran."""
@@ -67,6 +69,31 @@ class JobRunner:
             return False
         await self._run(job)
         return True
+
+    def run_soon(self, key: str) -> None:
+        """Run the job with `key` in the background, so that whoever asks (a patient's update, holding its
+        chat's lock) does not wait for it; if this fails, the job runs again when it is next due."""
+        task = asyncio.create_task(self._run_soon(key))
+        self._soon.add(task)
+        task.add_done_callback(self._soon.discard)
+
+    async def settle(self, timeout_s: float | None = None) -> None:
+        """Wait for the jobs started with `run_soon` (at most `timeout_s`; what is left then is cancelled and
+        runs again after its lease)."""
+        try:
+            async with asyncio.timeout(timeout_s):
+                while self._soon:
+                    await asyncio.gather(*self._soon, return_exceptions=True)
+        except TimeoutError:
+            for task in self._soon:
+                task.cancel()
+            await asyncio.gather(*self._soon, return_exceptions=True)
+
+    async def _run_soon(self, key: str) -> None:
+        try:
+            await self.run_now(key)
+        except (StorageBusy, StorageError) as error:
+            log.warning("job %s not run now (%s); it runs when next due", key, type(error).__name__)
 
     async def _run(self, job: Job) -> None:
         handler = self.handlers.get(job.kind)

@@ -26,6 +26,7 @@ from telegram.error import Conflict, NetworkError, TimedOut
 from telegram.ext import Application
 
 from bot.app import build_application, services
+from bot.jobs import SETTLE_S
 from bot.logging_setup import setup_logging
 from bot.settings import ConfigError, Settings
 from bot.storage import StorageBusy, StorageError, Store, make_store
@@ -175,6 +176,7 @@ async def serve_polling(application: Application) -> None:  # type: ignore[type-
         try:
             await Poller(application, found.store, UpdateGate(application, found.store)).run(stop)
         finally:
+            await found.jobs.settle(SETTLE_S)
             jobs.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await jobs

@@ -21,6 +21,7 @@ from telegram import Update
 from telegram.ext import Application
 
 from bot.app import build_application, services
+from bot.jobs import SETTLE_S
 from bot.logging_setup import setup_logging
 from bot.run import UpdateGate, _call
 from bot.settings import Settings, load_settings
@@ -90,6 +91,7 @@ def create_worker_app() -> Starlette:
             try:
                 yield
             finally:
+                await services(application).jobs.settle(SETTLE_S)
                 jobs.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await jobs

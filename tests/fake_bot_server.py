@@ -70,11 +70,13 @@ def parse_params(content_type: str, body: bytes, query: str = "") -> dict[str, A
 
 @dataclass(frozen=True)
 class Request:
-    """One HTTP request the server received: when, which method (or the raw path if rejected), its status."""
+    """One HTTP request the server received: when, which method (or the raw path if rejected), its status, and
+    for a rejected one, Telegram's description of why."""
 
     at: float  # time.monotonic()
     method: str
     status: int  # 0: an injected timeout, never answered
+    description: str = ""
 
 
 class FakeBotServer:
@@ -152,10 +154,10 @@ class FakeBotServer:
         with self._updates_changed:
             self._updates_changed.notify_all()
 
-    def record(self, method: str, status: int) -> None:
+    def record(self, method: str, status: int, description: str = "") -> None:
         """Note one request (used by the handler)."""
         with self._requests_lock:
-            self.requests.append(Request(time.monotonic(), method, status))
+            self.requests.append(Request(time.monotonic(), method, status, description))
 
     def statuses(self, method: str) -> list[tuple[float, int]]:
         """(time, status) of every request of `method`, in order."""
@@ -267,7 +269,11 @@ class _Handler(BaseHTTPRequestHandler):
         self._reply(status, answer, method)
 
     def _reply(self, status: int, body: bytes, method: str) -> None:
-        self.fake.record(method, status)
+        description = ""
+        if status >= 400:
+            with contextlib.suppress(ValueError, AttributeError):
+                description = str(json.loads(body).get("description", ""))
+        self.fake.record(method, status, description)
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")

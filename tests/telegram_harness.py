@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 from dataclasses import dataclass
 from typing import Any
@@ -11,15 +12,19 @@ from telegram.error import TimedOut
 from telegram.ext import Application
 from telegram.request import BaseRequest, RequestData
 
+from bot.app import services
 from bot.plaintext import to_plain
 from tests.fake_bot_api import FakeBotApi
 
 
 class OfflineRequest(BaseRequest):
-    """Answers every Bot API call from a FakeBotApi, with no network."""
+    """Answers every Bot API call from a FakeBotApi, with no network; calls for the chats in `hanging` wait
+    until `release` is set (a slow or stuck Bot API for those chats)."""
 
     def __init__(self, api: FakeBotApi) -> None:
         self.api = api
+        self.hanging: set[int] = set()
+        self.release = asyncio.Event()
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -43,6 +48,8 @@ class OfflineRequest(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params: dict[str, Any] = dict(request_data.json_parameters) if request_data else {}
+        if int(params.get("chat_id", 0) or 0) in self.hanging:
+            await self.release.wait()
         files = request_data.multipart_data if request_data else None
         if files:
             params["_files"] = {value[0]: value[1] for value in files.values()}
@@ -132,11 +139,14 @@ class TelegramUser:
     api: FakeBotApi
     chat_id: int = 4242
     language_code: str | None = "en"
+    settle_jobs: bool = True  # wait for the jobs an update starts (a hand-off's delivery) before returning
 
     async def feed(self, raw: dict[str, Any]) -> list[dict[str, Any]]:
         """Process one raw update; returns the messages the bot sent to this chat while handling it."""
         before = len(self.api.calls)
         await self.app.process_update(Update.de_json(raw, self.app.bot))
+        if self.settle_jobs:
+            await services(self.app).jobs.settle()
         return [
             c.params
             for c in self.api.calls[before:]

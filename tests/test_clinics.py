@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import subprocess
@@ -20,7 +21,7 @@ from bot.stats import funnel_table, mask
 from bot.storage import FunnelRow
 from tests.conftest import ROOT, BotEnv
 from tests.db import stored
-from tests.telegram_harness import CONTACT, message_update
+from tests.telegram_harness import CONTACT, OfflineRequest, message_update
 from tests.test_telegram_decision_aid import (
     CLINIC_CHAT,
     CLINIC_STAFF,
@@ -179,6 +180,27 @@ async def test_consented_handoff_sends_exactly_the_summary_and_username(clinic_e
     assert await clinic_env.store.jobs(chat_id=4242) == []  # nothing left to deliver
     sent = await p.tap("ok")
     assert p.says(sent[-1], "menu.intro")
+
+
+async def test_the_patient_goes_on_while_the_clinic_is_slow_to_receive(clinic_env: BotEnv) -> None:
+    """The hand-off is delivered beside the conversation, not inside the patient's turn: a clinic whose Bot API
+    calls hang holds up neither the answer to the consent nor the patient's next tap."""
+    p = await walk_to_handoff(clinic_env)
+    await p.tap("k0")
+    request = clinic_env.app.bot.request  # type: ignore[attr-defined]
+    assert isinstance(request, OfflineRequest)
+    request.hanging.add(CLINIC_CHAT)
+    p.user.settle_jobs = False
+    sent = await asyncio.wait_for(p.tap("username"), timeout=5)
+    assert any(p.says(m, "handoff.queued") for m in sent)
+    sent = await asyncio.wait_for(p.tap("ok"), timeout=5)
+    assert p.says(sent[-1], "menu.intro")
+    assert clinic_messages(clinic_env) == []
+    request.release.set()
+    await services(clinic_env.app).jobs.settle()  # type: ignore[arg-type]
+    assert len(clinic_messages(clinic_env)) == 1
+    assert p.says(p.last(), "bot.handoff_delivered")
+    assert stored(clinic_env, "SELECT status FROM handoffs") == [("sent",)]
 
 
 async def test_phone_handoff_takes_only_the_patients_own_number(clinic_env: BotEnv) -> None:

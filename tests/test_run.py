@@ -29,19 +29,12 @@ LONG_POLL_S = 0.01
 
 
 class SlowRequest(OfflineRequest):
-    """The offline Bot API, where every call for the chats in `hanging` waits until `release` is set."""
-
-    def __init__(self, api: FakeBotApi) -> None:
-        super().__init__(api)
-        self.hanging: set[int] = set()
-        self.release = asyncio.Event()
+    """The offline Bot API, holding a long poll the way Telegram does."""
 
     async def do_request(
         self, url: str, method: str, request_data: RequestData | None = None, **kwargs: Any
     ) -> tuple[int, bytes]:
         params = dict(request_data.json_parameters) if request_data else {}
-        if int(params.get("chat_id", 0) or 0) in self.hanging:
-            await self.release.wait()
         if url.endswith("/getUpdates") and int(params.get("timeout", 0) or 0) > 0:
             await asyncio.sleep(LONG_POLL_S)  # Telegram holds a long poll: no busy loop of empty answers
         return await super().do_request(url, method, request_data, **kwargs)

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from bot.storage import ChatRecord, NewHandoff, SqliteStore, StorageError, Store, VersionConflict, make_store
 from bot.storage.base import InboxUpdate, NewJob
+from bot.storage.postgres import PostgresStore
 from flows.session import Session
 from flows.stages import Stage
 from tests.conftest import make_settings
@@ -246,6 +247,26 @@ async def test_the_chat_lock_holds_a_chat_across_workers_but_not_other_chats(sto
         await one.close()
         if two is not one:
             await two.close()
+
+
+async def test_updates_holding_every_pooled_connection_still_finish(postgres_url: str) -> None:
+    """On PostgreSQL an update's queries run on its chat lock's connection: with every pooled connection held by a
+    chat lock, each update still loads and saves (with a second connection each, they would wait on each other
+    until the command timeout)."""
+    worker = PostgresStore(postgres_url, min_size=1, max_size=2)
+    await worker.open()
+    try:
+
+        async def update(chat_id: int) -> None:
+            async with worker.chat_lock(chat_id):
+                await asyncio.sleep(0.05)  # both connections are now held by a chat lock
+                assert await worker.load(chat_id) is None
+                await worker.save(record(chat_id), [Stage.STARTED], now=NOW)
+
+        await asyncio.wait_for(asyncio.gather(*(update(chat_id) for chat_id in range(1, 7))), timeout=10)
+        assert [await worker.count(table) for table in ("sessions", "events")] == [6, 6]
+    finally:
+        await worker.close()
 
 
 async def test_a_copy_restores_every_row_once(store: Store, tmp_path: Any) -> None:

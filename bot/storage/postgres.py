@@ -1,13 +1,16 @@
 """The store for several workers: PostgreSQL through an asyncpg pool.
 
-Per-chat order across workers is a session-level advisory lock on the chat id, held on its own pooled
-connection from loading the row until the last reply is sent: a chat whose Bot API calls are slow holds one
-connection for that long, and nothing else (other chats go on). Migrations run under a transaction-level
+Per-chat order across workers is a session-level advisory lock on the chat id, held on a pooled connection
+from loading the row until the last reply is sent. Everything the update does in the database runs on that
+same connection, so an update needs one connection, never two (two would let a full pool of lock holders wait
+on each other). A chat whose Bot API calls are slow holds its connection for that long, and nothing else
+(other chats go on). Migrations run under a transaction-level
 advisory lock, so workers starting together apply each one once.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
@@ -68,6 +71,7 @@ class PostgresStore:
         self.max_size = max_size
         self.timeout_s = timeout_s
         self._pool: asyncpg.Pool | None = None
+        self._held: dict[asyncio.Task[Any] | None, asyncpg.Connection] = {}  # a chat lock's connection, by task
 
     async def open(self) -> None:
         """Connect (a pool) and bring the schema up to date; a bad URL or server stops here, named."""
@@ -102,9 +106,14 @@ class PostgresStore:
 
     @asynccontextmanager
     async def _connection(self) -> AsyncIterator[asyncpg.Connection]:
+        """The connection of the chat lock this task holds, else one from the pool."""
+        held = self._held.get(asyncio.current_task())
         try:
-            async with self.pool.acquire() as connection:
-                yield connection
+            if held is not None:
+                yield held
+            else:
+                async with self.pool.acquire() as connection:
+                    yield connection
         except (
             OSError,
             asyncpg.InterfaceError,
@@ -137,12 +146,18 @@ class PostgresStore:
 
     @asynccontextmanager
     async def chat_lock(self, chat_id: int) -> AsyncIterator[None]:
-        """Hold the chat across every worker: an advisory lock on its id, on a connection of its own."""
+        """Hold the chat across every worker: an advisory lock on its id; this task's queries inside the block
+        run on the lock's connection."""
+        task = asyncio.current_task()
         async with self._connection() as connection:
             await connection.execute("SELECT pg_advisory_lock($1)", chat_id)
+            outer = self._held.get(task)
+            self._held[task] = connection
             try:
                 yield
             finally:
+                if outer is None:
+                    del self._held[task]
                 await connection.execute("SELECT pg_advisory_unlock($1)", chat_id)
 
     async def load(self, chat_id: int) -> ChatRecord | None:

@@ -128,6 +128,7 @@ class Verdict:
         self.machine = FlowMachine(self.content.flow)
         self.by_chat = {p.chat_id: p for p in evidence.patients}
         self.details: list[str] = []  # what went wrong
+        self.late: list[str] = []  # replies later than --patience (apart: they can be many, and hide the rest)
         self.notes = list(evidence.details)  # what the run noticed that is not a failure
         # Leaving the safety questions forgets the way there: a path may start at the first state after them.
         screen = [s for s in self.content.flow.states if kind_of(s).screen]
@@ -185,7 +186,7 @@ class Verdict:
             slow.append(self.e.ended_at - patient.pending.sent_at)  # still waiting at the end
         if slow:
             counts["replies later than --patience"] += len(slow)
-            self.detail(f"patient {patient.index}: waited {', '.join(f'{x:.0f}' for x in slow)} s for a reply")
+            self.late.append(f"patient {patient.index}: waited {', '.join(f'{x:.0f}' for x in slow)} s for a reply")
         return counts
 
     def last_seen(self, patient: Patient) -> str:
@@ -316,7 +317,7 @@ class Verdict:
         cut = [r for r in rejected if any(0 <= r.at - k <= CUT_BY_KILL_S for k in e.fleet.kill_times)]
         counts["Bot API calls rejected"] = len(rejected) - len(cut)
         for request in [r for r in rejected if r not in cut][:5]:
-            self.detail(f"rejected: {request.method} status {request.status}")
+            self.detail(f"rejected: {request.method} status {request.status}: {request.description}")
         self.info.append(("Bot API calls cut by a kill", len(cut)))
         if e.pusher is not None:
             counts["webhook posts rejected (4xx)"] = len(e.pusher.tally.rejected)
@@ -458,7 +459,8 @@ class Verdict:
             print(f"{name:<{width}}{value!s:>16}  {'ok' if value == 0 else 'FAIL'}")
             if value:
                 failed.append(name)
-        for lines, label, shown in ((self.details, "", DETAILS_SHOWN), (self.notes, "note: ", NOTES_SHOWN)):
+        shows = ((self.details, "", DETAILS_SHOWN), (self.late, "", NOTES_SHOWN), (self.notes, "note: ", NOTES_SHOWN))
+        for lines, label, shown in shows:
             for line in lines[:shown]:
                 print(f"  {label}{line}")
             if len(lines) > shown:
