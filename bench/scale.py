@@ -22,6 +22,7 @@ from bench.driver import BenchError, ErrorCounter, Walker, drive
 from bench.fake_api import FastBotApi, Keyboard
 from bench.stats import peak_rss_mb, rss_mb, summarize
 from bench.walk import GOAL, LEANING, LEANING_OPTION, TO_LEANING
+from bot.storage.base import compact_json
 
 FIRST_STORED = 100_000_001  # chat ids of the pre-filled sessions: FIRST_STORED + 0 .. n - 1
 TEMPLATE_CHAT = 1
@@ -110,7 +111,7 @@ async def prefill_sqlite(params: dict[str, Any]) -> dict[str, Any]:
         def session_rows(first: int, last: int) -> Any:
             for i in range(first, last):
                 row = dict(template, chat_id=FIRST_STORED + i)
-                row["answers"] = json.dumps(_vary(answers, i), ensure_ascii=False, sort_keys=True)
+                row["answers"] = compact_json(_vary(answers, i))  # as the bot writes it
                 yield tuple(row[c] for c in columns)
 
         def event_rows(first: int, last: int) -> Any:

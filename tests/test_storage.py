@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import sqlite3
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,7 +14,7 @@ import pytest
 from pydantic import ValidationError
 
 from bot.storage import ChatRecord, NewHandoff, SqliteStore, StorageError, Store, VersionConflict, make_store
-from bot.storage.base import InboxUpdate, NewJob
+from bot.storage.base import InboxUpdate, NewJob, decode_progress, encode_progress, progress_defaults
 from bot.storage.postgres import PostgresStore
 from flows.session import Session
 from flows.stages import Stage
@@ -88,6 +90,26 @@ async def test_the_funnel_counts_distinct_chats_per_clinic_and_week(store: Store
     }
     assert [r.count for r in await store.funnel_rows(clinic="demo-clinic")] == [3]
     assert [r.week for r in await store.funnel_rows(since=NOW + timedelta(days=3))] == ["2026-W50"]
+
+
+async def test_stage_events_keep_the_day_only(store: Store) -> None:
+    await store.save(record(), [Stage.STARTED, Stage.CONSENTED], now=NOW)
+    events = (await store.export(7))["events"]
+    assert [(event["stage"], str(event["at"])[:10]) for event in events] == [
+        ("started", "2026-12-01"),
+        ("consented", "2026-12-01"),
+    ]
+    assert all("09:30" not in str(event["at"]) for event in events)  # not the time of day a patient took a step
+
+
+def test_progress_is_stored_short_and_reads_back_whole_in_either_form() -> None:
+    ids = [412_630_100 + 17 * i for i in range(16)]
+    progress = progress_defaults() | {"history": ["consent", "region"], "draft": ["x=a_lot"], "recent_updates": ids}
+    long_form = json.dumps(progress)  # how the bot stored it before
+    short_form = encode_progress(progress)
+    assert decode_progress(short_form) == decode_progress(long_form) == progress
+    assert len(short_form) < len(long_form) / 2
+    assert decode_progress(encode_progress(progress_defaults())) == progress_defaults()
 
 
 async def test_erase_removes_everything_tied_to_the_chat(store: Store) -> None:
@@ -324,6 +346,24 @@ async def test_a_second_bot_process_on_one_sqlite_file_is_refused(tmp_path: Any)
         await reader.close()
     finally:
         await first.close()
+
+
+async def test_upgrading_cuts_the_times_of_events_stored_to_the_second(tmp_path: Any) -> None:
+    path = tmp_path / "bot.sqlite3"
+    older = SqliteStore(path)
+    await older.open()
+    await older.close()
+    with contextlib.closing(sqlite3.connect(path)) as db, db:  # as a bot before version 7 left it
+        db.execute("INSERT INTO events (chat_id, stage, at, week) VALUES (7, 'started', ?, '')", (NOW.isoformat(),))
+        db.execute("DROP INDEX events_clinic_at")
+        db.execute("CREATE INDEX events_clinic_stage ON events (clinic, stage, at)")
+        db.execute("DELETE FROM schema_migrations WHERE version = 7")
+    upgraded = SqliteStore(path)
+    await upgraded.open()
+    try:
+        assert [event["at"] for event in (await upgraded.export(7))["events"]] == [datetime(2026, 12, 1, tzinfo=UTC)]
+    finally:
+        await upgraded.close()
 
 
 OPEN_AT_ONCE = """

@@ -24,6 +24,7 @@ from bot.clock import FakeClock
 from bot.plaintext import to_plain
 from bot.settings import Settings
 from bot.storage import Store
+from bot.storage.base import decode_progress
 from flows.content import Content
 from flows.loader import load_content
 from tests.conftest import CONTENT, BotEnv, make_settings
@@ -137,7 +138,12 @@ class Patient:
         )
         assert rows, f"no session stored for chat {self.chat_id}"
         state, answers, progress, consent = rows[0]
-        return {"state": state, "answers": json.loads(answers), "progress": json.loads(progress), "consent": consent}
+        return {
+            "state": state,
+            "answers": json.loads(answers),
+            "progress": decode_progress(progress),
+            "consent": consent,
+        }
 
     async def state(self) -> str:
         return str((await self.row())["state"])
@@ -710,7 +716,7 @@ async def stored_rows(env: BotEnv, chat_id: int) -> dict[str, Any]:
         env, "SELECT state, step, answers, progress, consent, consent_at FROM sessions WHERE chat_id = ?", (chat_id,)
     )
     state, step, answers, progress, consent, consent_at = rows[0]
-    progress = {k: v for k, v in json.loads(progress).items() if k != "recent_updates"}
+    progress = {k: v for k, v in decode_progress(progress).items() if k != "recent_updates"}
     events = stored(env, "SELECT stage FROM events WHERE chat_id = ? ORDER BY id", (chat_id,))
     return {
         "state": state,

@@ -7,6 +7,7 @@ Records are frozen; times are aware `datetime`s in UTC. Driver errors never leav
 
 from __future__ import annotations
 
+import itertools
 import json
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
@@ -249,6 +250,44 @@ def utc_now() -> datetime:
     return datetime.now(UTC).replace(microsecond=0)
 
 
+def progress_defaults() -> dict[str, Any]:
+    """The progress column's values when nothing is stored for them (new lists each time)."""
+    return {
+        "history": [],
+        "draft": [],
+        "handoff_clinic": None,
+        "awaiting_contact": False,
+        "has_username": False,
+        "follow_ups": False,
+        "recent_updates": [],
+    }
+
+
+def encode_progress(progress: dict[str, Any]) -> str:
+    """The progress column, short: values at their default are left out, and the recent update ids are kept as
+    the first id and then each one's difference from the one before ("updates")."""
+    defaults = progress_defaults()
+    kept = {key: value for key, value in progress.items() if value != defaults[key]}
+    ids = kept.pop("recent_updates", None)
+    if ids:
+        kept["updates"] = [ids[0], *(later - earlier for earlier, later in itertools.pairwise(ids))]
+    return compact_json(kept)
+
+
+def decode_progress(text: str) -> dict[str, Any]:
+    """The progress column as every value (defaults filled in, update ids whole); reads the older long form too."""
+    stored = json.loads(text)
+    differences = stored.pop("updates", None)
+    if differences is not None:
+        stored["recent_updates"] = list(itertools.accumulate(differences))
+    return {**progress_defaults(), **stored}
+
+
+def compact_json(value: Any) -> str:
+    """JSON without spaces, keys sorted, non-ASCII kept as it is."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
 def session_columns(record: ChatRecord) -> dict[str, Any]:
     """The session as the columns of its row. Health answers (and ticks in progress) only with consent."""
     session = record.session
@@ -265,8 +304,8 @@ def session_columns(record: ChatRecord) -> dict[str, Any]:
     return {
         "state": session.state,
         "step": session.step,
-        "answers": json.dumps(session.answers if consented else {}, ensure_ascii=False, sort_keys=True),
-        "progress": json.dumps(progress, ensure_ascii=False),
+        "answers": compact_json(session.answers if consented else {}),
+        "progress": encode_progress(progress),
         "language": session.language,
         "clinic": session.clinic,
         "consent": None if session.consent is None else int(session.consent),
@@ -278,7 +317,7 @@ def session_columns(record: ChatRecord) -> dict[str, Any]:
 
 def record_from_row(row: dict[str, Any]) -> ChatRecord:
     """A stored row as a record (the columns named as in `session_columns`, plus chat_id, row_version, active)."""
-    progress = json.loads(row["progress"])
+    progress = decode_progress(row["progress"])
     session = Session(
         state=row["state"],
         step=row["step"],
@@ -287,12 +326,12 @@ def record_from_row(row: dict[str, Any]) -> ChatRecord:
         language=row["language"],
         clinic=row["clinic"],
         content_version=row["content_version"],
-        history=progress.get("history", []),
-        draft=progress.get("draft", []),
-        handoff_clinic=progress.get("handoff_clinic"),
-        awaiting_contact=progress.get("awaiting_contact", False),
-        has_username=progress.get("has_username", False),
-        follow_ups=progress.get("follow_ups", False),
+        history=progress["history"],
+        draft=progress["draft"],
+        handoff_clinic=progress["handoff_clinic"],
+        awaiting_contact=progress["awaiting_contact"],
+        has_username=progress["has_username"],
+        follow_ups=progress["follow_ups"],
     )
     return ChatRecord(
         chat_id=row["chat_id"],
@@ -301,8 +340,15 @@ def record_from_row(row: dict[str, Any]) -> ChatRecord:
         consent_at=as_utc(row["consent_at"]),
         consent_version=row["consent_version"],
         active=bool(row["active"]),
-        recent_updates=tuple(progress.get("recent_updates", ())),
+        recent_updates=tuple(progress["recent_updates"]),
     )
+
+
+def event_day(now: datetime) -> datetime:
+    """When a stage event happened, as it is kept: its day (midnight UTC). The funnel counts weeks; nobody needs
+    the time of day a patient took a step."""
+    moment = now.astimezone(UTC)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
 
 
 def as_utc(value: datetime | str | None) -> datetime | None:

@@ -201,4 +201,20 @@ MIGRATIONS.append(
         """,
     )
 )
+MIGRATIONS.append(
+    Migration(
+        7,  # stage events keep their day only (the funnel counts weeks): what was stored to the second is cut;
+        # the funnel's index is on what it filters by (clinic, day), not on the stage it only groups by
+        sqlite="""
+        UPDATE events SET at = substr(at, 1, 10);
+        DROP INDEX events_clinic_stage;
+        CREATE INDEX events_clinic_at ON events (clinic, at)
+        """,
+        postgres="""
+        UPDATE events SET at = date_trunc('day', at, 'UTC');
+        DROP INDEX events_clinic_stage;
+        CREATE INDEX events_clinic_at ON events (clinic, at)
+        """,
+    )
+)
 LATEST = MIGRATIONS[-1].version

@@ -35,6 +35,8 @@ from bot.storage.base import (
     StorageBusy,
     StorageError,
     VersionConflict,
+    decode_progress,
+    event_day,
     iso_week,
     record_from_row,
     session_columns,
@@ -214,7 +216,7 @@ class PostgresStore:
                             None if stage in ANONYMOUS else record.chat_id,
                             record.session.clinic,
                             str(stage),
-                            now,
+                            event_day(now),
                             iso_week(now),
                         )
                         for stage in stages
@@ -239,10 +241,10 @@ class PostgresStore:
         return Saved(record.stored(), handoff_id)
 
     async def erase(self, chat_id: int) -> bool:
-        """Delete the chat's row, hand-offs and jobs; its events keep only the day and lose the chat id."""
+        """Delete the chat's row, hand-offs and jobs; its events (kept by the day) lose the chat id."""
         async with self._transaction() as db:
             clinic_row = await db.fetchrow("DELETE FROM sessions WHERE chat_id = $1 RETURNING clinic", chat_id)
-            await db.execute("UPDATE events SET chat_id = NULL, at = date_trunc('day', at) WHERE chat_id = $1", chat_id)
+            await db.execute("UPDATE events SET chat_id = NULL WHERE chat_id = $1", chat_id)
             await db.execute("DELETE FROM handoffs WHERE chat_id = $1", chat_id)
             await db.execute("DELETE FROM jobs WHERE chat_id = $1", chat_id)
             await db.execute("DELETE FROM inbox WHERE chat_id = $1", chat_id)
@@ -252,7 +254,7 @@ class PostgresStore:
                     "INSERT INTO events (chat_id, clinic, stage, at, week) VALUES (NULL, $1, $2, $3, $4)",
                     clinic_row["clinic"],
                     str(Stage.DELETED),
-                    now,
+                    event_day(now),
                     iso_week(now),
                 )
         return clinic_row is not None
@@ -291,7 +293,7 @@ class PostgresStore:
             where.append(f"clinic = ${len(params)}")
         if since is not None:
             params.append(since)
-            where.append(f"at >= date_trunc('day', ${len(params)}::timestamptz)")
+            where.append(f"at >= date_trunc('day', ${len(params)}::timestamptz, 'UTC')")
         async with self._connection() as db:
             rows = await db.fetch(
                 "SELECT COALESCE(clinic, '') AS clinic, week, stage, COUNT(DISTINCT COALESCE(chat_id, -id)) AS n"
@@ -308,7 +310,7 @@ class PostgresStore:
                 rows = await db.fetch(f"SELECT * FROM {table} WHERE chat_id = $1", chat_id)
                 data[table] = [dict(row) for row in rows]
         for row in data["sessions"]:
-            row["answers"], row["progress"] = json.loads(row["answers"]), json.loads(row["progress"])
+            row["answers"], row["progress"] = json.loads(row["answers"]), decode_progress(row["progress"])
         return data
 
     # --- hand-offs ------------------------------------------------------------------------------------
@@ -364,7 +366,7 @@ class PostgresStore:
                     "INSERT INTO events (chat_id, clinic, stage, at, week)"
                     " SELECT chat_id, clinic, $1, $2, $3 FROM handoffs WHERE id = $4",
                     str(Stage.HANDED_OFF),
-                    now,
+                    event_day(now),
                     iso_week(now),
                     handoff_id,
                 )

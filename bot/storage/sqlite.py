@@ -35,6 +35,8 @@ from bot.storage.base import (
     StorageError,
     VersionConflict,
     as_utc,
+    decode_progress,
+    event_day,
     iso_week,
     record_from_row,
     session_columns,
@@ -59,6 +61,11 @@ SESSION_COLUMNS = (
 
 def _text(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
+
+
+def _day(moment: datetime) -> str:
+    """An event's time as kept: its day, YYYY-MM-DD (see `event_day`)."""
+    return event_day(moment).date().isoformat()
 
 
 class SqliteStore:
@@ -269,7 +276,7 @@ class SqliteStore:
                             None if stage in ANONYMOUS else record.chat_id,
                             record.session.clinic,
                             str(stage),
-                            _text(now),
+                            _day(now),
                             iso_week(now),
                         )
                         for stage in stages
@@ -298,11 +305,11 @@ class SqliteStore:
         return Saved(record.stored(), handoff_id)
 
     async def erase(self, chat_id: int) -> bool:
-        """Delete the chat's row, hand-offs and jobs; its events keep only the day and lose the chat id."""
+        """Delete the chat's row, hand-offs and jobs; its events (kept by the day) lose the chat id."""
         async with self._transaction() as db:
             rows = list(await db.execute_fetchall("SELECT clinic FROM sessions WHERE chat_id = ?", (chat_id,)))
             await db.execute("DELETE FROM sessions WHERE chat_id = ?", (chat_id,))
-            await db.execute("UPDATE events SET chat_id = NULL, at = substr(at, 1, 10) WHERE chat_id = ?", (chat_id,))
+            await db.execute("UPDATE events SET chat_id = NULL WHERE chat_id = ?", (chat_id,))
             await db.execute("DELETE FROM handoffs WHERE chat_id = ?", (chat_id,))
             await db.execute("DELETE FROM jobs WHERE chat_id = ?", (chat_id,))
             await db.execute("DELETE FROM inbox WHERE chat_id = ?", (chat_id,))
@@ -310,7 +317,7 @@ class SqliteStore:
                 now = utc_now()
                 await db.execute(
                     "INSERT INTO events (chat_id, clinic, stage, at, week) VALUES (NULL, ?, ?, ?, ?)",
-                    (rows[0][0], str(Stage.DELETED), _text(now), iso_week(now)),
+                    (rows[0][0], str(Stage.DELETED), _day(now), iso_week(now)),
                 )
         async with self._write:
             await self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # old page images leave the log too
@@ -363,7 +370,7 @@ class SqliteStore:
             rows = await self._read(f"SELECT * FROM {table} WHERE chat_id = ?", (chat_id,))
             data[table] = [self._plain(table, row) for row in rows]
         for row in data["sessions"]:
-            row["answers"], row["progress"] = json.loads(row["answers"]), json.loads(row["progress"])
+            row["answers"], row["progress"] = json.loads(row["answers"]), decode_progress(row["progress"])
         return data
 
     # --- hand-offs ------------------------------------------------------------------------------------
@@ -422,7 +429,7 @@ class SqliteStore:
                 await db.execute(
                     "INSERT INTO events (chat_id, clinic, stage, at, week)"
                     " SELECT chat_id, clinic, ?, ?, ? FROM handoffs WHERE id = ?",
-                    (str(Stage.HANDED_OFF), _text(now), iso_week(now), handoff_id),
+                    (str(Stage.HANDED_OFF), _day(now), iso_week(now), handoff_id),
                 )
 
     # --- jobs -----------------------------------------------------------------------------------------

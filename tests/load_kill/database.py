@@ -13,6 +13,7 @@ from typing import Any
 
 import asyncpg
 
+from bot.storage.base import decode_progress
 from tests.pg_server import PostgresServer, start_postgres
 
 DATABASE_NAME = "load_kill"
@@ -29,16 +30,16 @@ class Stored:
 
 
 def _session(row: dict[str, Any]) -> dict[str, Any]:
-    progress = json.loads(row["progress"] or "{}")
+    progress = decode_progress(row["progress"] or "{}")
     return {
         "state": row["state"],
         "step": row["step"],
         "answers": json.loads(row["answers"] or "{}"),
-        "draft": progress.get("draft", []),
-        "history": progress.get("history", []),
-        "handoff_clinic": progress.get("handoff_clinic"),
-        "awaiting_contact": progress.get("awaiting_contact", False),
-        "recent_updates": progress.get("recent_updates", []),
+        "draft": progress["draft"],
+        "history": progress["history"],
+        "handoff_clinic": progress["handoff_clinic"],
+        "awaiting_contact": progress["awaiting_contact"],
+        "recent_updates": progress["recent_updates"],
         "consent": row["consent"],
     }
 
@@ -77,7 +78,7 @@ INBOX = "SELECT update_id FROM inbox"
 
 
 def _handled(progress: list[Any], inbox: list[Any]) -> tuple[dict[int, set[int]], set[int]]:
-    recent = {row["chat_id"]: set(json.loads(row["progress"] or "{}").get("recent_updates", [])) for row in progress}
+    recent = {row["chat_id"]: set(decode_progress(row["progress"] or "{}")["recent_updates"]) for row in progress}
     return recent, {row["update_id"] for row in inbox}
 
 
