@@ -49,7 +49,7 @@ def opt_in_follow_ups(session: Session) -> Stage | None:
 
 
 def decline_follow_ups(session: Session) -> Stage | None:
-    """No check-ins (the default)."""
+    """No check-ins (the default), or no more of them (after an emergency at a check-in)."""
     session.follow_ups = False
     return None
 

@@ -572,6 +572,7 @@ async def test_yes_at_a_check_in_stops_it_at_the_emergency_advice(
     assert record is not None and record.session.state == "checkin_emergency"
     assert not any(key.startswith("checkin_") for key in record.session.answers)
     assert ("red_flag", 1) in {(row.stage, row.count) for row in await bot_env.store.funnel_rows()}
+    assert await bot_env.store.jobs(PATIENT) == [] and not record.session.follow_ups  # no later check-in
 
 
 async def test_answers_of_check_ins_stay_out_of_the_log_and_go_into_export(
