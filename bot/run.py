@@ -22,7 +22,7 @@ from collections.abc import Awaitable
 from typing import Any
 
 from telegram import BotCommand, Update
-from telegram.error import Conflict, NetworkError, TimedOut
+from telegram.error import Conflict, InvalidToken, NetworkError, TimedOut
 from telegram.ext import Application
 
 from bot.app import build_application, services
@@ -212,7 +212,20 @@ def run_polling(settings: Settings) -> int:
     except StorageError as error:
         log.error("%s", error)
         return 1
+    except (InvalidToken, NetworkError) as error:
+        log.error("%s", telegram_unusable(settings, error))
+        return 1
     return 0
+
+
+def telegram_unusable(settings: Settings, error: Exception) -> str:
+    """What to tell the operator when Telegram refuses the token or cannot be reached at start."""
+    if isinstance(error, InvalidToken):
+        return "Telegram refused the token (TELEGRAM_BOT_TOKEN): check it with @BotFather, then start again."
+    return (
+        f"cannot reach the Telegram Bot API at {settings.telegram_api_url} (TELEGRAM_API_URL): "
+        f"{type(error).__name__}. Check the network and that setting, then start again."
+    )
 
 
 def run_webhook(settings: Settings, workers: int = 1) -> int:
@@ -232,6 +245,9 @@ def run_webhook(settings: Settings, workers: int = 1) -> int:
         asyncio.run(_register_webhook(settings))
     except StorageError as error:
         log.error("%s", error)
+        return 1
+    except (InvalidToken, NetworkError) as error:
+        log.error("%s", telegram_unusable(settings, error))
         return 1
     log.info("serving webhooks on port %d with %d worker(s)", settings.port, workers)
     uvicorn.run(

@@ -617,6 +617,23 @@ def test_without_a_token_the_bot_exits_at_once_naming_the_variable(tmp_path: Pat
     assert not (tmp_path / "bot.sqlite3").exists()
 
 
+@pytest.mark.parametrize("problem", ["unreachable", "wrong token"])
+def test_an_unusable_telegram_at_start_is_named_without_a_traceback(
+    tmp_path: Path, server: FakeBotServer, problem: str
+) -> None:
+    api_url = f"http://127.0.0.1:{free_port()}" if problem == "unreachable" else server.url
+    token = "123456:wrong-token-for-this-test" if problem == "wrong token" else TOKEN
+    env = bot_env(tmp_path, server, TELEGRAM_API_URL=api_url, TELEGRAM_BOT_TOKEN=token)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot"], env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, capture_output=True, timeout=60
+    )
+    err = proc.stderr.decode(errors="replace")
+    assert proc.returncode == 1, (proc.returncode, err)
+    assert "Traceback" not in err and token not in err
+    named = f"{api_url} (TELEGRAM_API_URL)" if problem == "unreachable" else "refused the token (TELEGRAM_BOT_TOKEN)"
+    assert named in err, err
+
+
 def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
