@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from telegram import Update
+from telegram.constants import FloodLimit
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -66,6 +67,17 @@ def load_engine(settings: Settings) -> Engine:
     return Engine(result.content)
 
 
+def rate_limiter(processes: int) -> AIORateLimiter:
+    """Telegram's limits for one bot (about 30 messages a second in all, 20 a minute to one group such as a
+    clinic's), shared evenly by the `processes` that send for it."""
+    return AIORateLimiter(
+        overall_max_rate=FloodLimit.MESSAGES_PER_SECOND / processes,
+        overall_time_period=1,
+        group_max_rate=FloodLimit.MESSAGES_PER_MINUTE_PER_GROUP / processes,
+        group_time_period=60,
+    )
+
+
 def build_application(
     settings: Settings,
     engine: Engine | None = None,
@@ -93,7 +105,7 @@ def build_application(
     if request is not None:
         builder = builder.request(request).get_updates_request(request)
     if rate_limit:
-        builder = builder.rate_limiter(AIORateLimiter())  # type: ignore[arg-type]
+        builder = builder.rate_limiter(rate_limiter(settings.bot_processes))  # type: ignore[arg-type]
     application = builder.build()
     conversations = Conversations(engine, store, clock, settings.follow_up_after)
     pictures = Pictures(engine.content)

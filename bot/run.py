@@ -17,6 +17,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import signal
 from collections.abc import Awaitable
 from typing import Any
@@ -250,6 +251,7 @@ def run_webhook(settings: Settings, workers: int = 1) -> int:
         log.error("%s", telegram_unusable(settings, error))
         return 1
     log.info("serving webhooks on port %d with %d worker(s)", settings.port, workers)
+    os.environ["BOT_PROCESSES"] = str(workers)  # the workers read it: each keeps to its share of the rate limits
     uvicorn.run(
         "bot.webhook:create_worker_app",
         factory=True,

@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     port: int = Field(default=8080, ge=1, le=65535)
     retention_days: int = Field(default=180, ge=1)
     follow_up_after: Annotated[tuple[timedelta, ...], NoDecode] = (timedelta(days=14), timedelta(days=90))
+    bot_processes: int = Field(default=1, ge=1, le=64)  # processes sending for this bot: each keeps to 1/N of
+    # Telegram's rate limits (`webhook --workers N` sets it for its own workers)
 
     @field_validator("telegram_bot_token")
     @classmethod

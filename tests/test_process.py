@@ -18,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from bot.settings import Settings
 from flows.loader import load_content
 from flows.texts import Texts
 from tests.fake_bot_api import Call
@@ -28,20 +29,7 @@ ROOT = Path(__file__).resolve().parent.parent
 CONTENT = ROOT / "content"
 TOKEN = "987654:PROCESS-secret-Zq8x-never-in-logs"
 TOKEN_SECRET = TOKEN.split(":", 1)[1]
-SETTING_NAMES = {
-    "TELEGRAM_BOT_TOKEN",
-    "TELEGRAM_API_URL",
-    "DATABASE_PATH",
-    "CONTENT_DIR",
-    "ADMIN_IDS",
-    "LOG_LEVEL",
-    "WEBHOOK_URL",
-    "WEBHOOK_SECRET",
-    "PORT",
-    "RETENTION_DAYS",
-    "FOLLOW_UP_AFTER",
-    "SQLITE_SYNCHRONOUS",
-}
+SETTING_NAMES = {name.upper() for name in Settings.model_fields}  # every variable the bot reads
 START_TIMEOUT_S = 20.0
 STEP_TIMEOUT_S = 10.0
 MESSAGE_METHODS = ("sendMessage", "editMessageText", "sendPhoto")

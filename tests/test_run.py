@@ -198,3 +198,15 @@ def test_updates_carry_their_chat_for_the_lock() -> None:
 
     update = Update.de_json(message_update(42, "/start"), None)
     assert update is not None and chat_key(update) == 42
+
+
+def test_processes_sending_for_one_bot_share_telegrams_rate_limits(tmp_path: Path) -> None:
+    """BOT_PROCESSES=3 (what `webhook --workers 3` gives its workers): each keeps to a third of Telegram's limits,
+    so together they stay under them."""
+    alone = build_application(make_settings(tmp_path), request=OfflineRequest(FakeBotApi()))
+    shared = build_application(make_settings(tmp_path, bot_processes=3), request=OfflineRequest(FakeBotApi()))
+    rates = [
+        (app.bot.rate_limiter._base_limiter.max_rate, app.bot.rate_limiter._group_max_rate)  # type: ignore[attr-defined]
+        for app in (alone, shared)
+    ]
+    assert rates == [(30, 20), (10, 20 / 3)]
