@@ -93,7 +93,7 @@ class Fleet:
             port = free_port()
             folder = workdir / f"worker-{index}"
             folder.mkdir(parents=True, exist_ok=True)
-            own = dict(env, PORT=str(port), WEBHOOK_URL=WEBHOOK_URL, WEBHOOK_SECRET=secret)
+            own = dict(env, PORT=str(port), WEBHOOK_URL=WEBHOOK_URL, WEBHOOK_SECRET=secret, BOT_PROCESSES=str(count))
             fleet.workers.append(Worker(f"worker {index}", BotProcess(folder, own, command="webhook"), port))
         return fleet
 
