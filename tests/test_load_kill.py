@@ -1,5 +1,5 @@
-"""tests/load_kill at CI size: patients walk whole conversations while the bot's processes are SIGKILLed, in long
-polling on SQLite and with three webhook workers on one PostgreSQL database."""
+"""tests/load_kill at CI size: patients walk whole conversations while the bot's processes are SIGKILLed, in both
+modes on both databases: long polling on each, and webhooks with one worker on SQLite and three on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PATIENTS, KILLS = 30, 3
 RUNS = {
     "polling on SQLite": (["--mode", "polling", "--database", "sqlite"], 130),
+    "polling on PostgreSQL": (["--mode", "polling", "--database", "postgres"], 130),
+    "1 webhook worker on SQLite": (["--mode", "webhook", "--database", "sqlite", "--workers", "1"], 90),
     "3 webhook workers on PostgreSQL": (["--mode", "webhook", "--database", "postgres", "--workers", "3"], 90),
 }
 

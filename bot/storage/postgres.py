@@ -4,8 +4,8 @@ Per-chat order across workers is a session-level advisory lock on the chat id, h
 from loading the row until the last reply is sent. Everything the update does in the database runs on that
 same connection, so an update needs one connection, never two (two would let a full pool of lock holders wait
 on each other). A chat whose Bot API calls are slow holds its connection for that long, and nothing else
-(other chats go on). Migrations run under a transaction-level
-advisory lock, so workers starting together apply each one once.
+(other chats go on). Migrations run under a transaction-level advisory lock, so workers starting together
+apply each one once.
 """
 
 from __future__ import annotations
