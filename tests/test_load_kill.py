@@ -17,8 +17,8 @@ PATIENTS, KILLS = 30, 3
 RUNS = {
     "polling on SQLite": (["--mode", "polling", "--database", "sqlite"], 130),
     "polling on PostgreSQL": (["--mode", "polling", "--database", "postgres"], 130),
-    "1 webhook worker on SQLite": (["--mode", "webhook", "--database", "sqlite", "--workers", "1"], 90),
-    "3 webhook workers on PostgreSQL": (["--mode", "webhook", "--database", "postgres", "--workers", "3"], 90),
+    "1 webhook worker on SQLite": (["--mode", "webhook", "--database", "sqlite", "--workers", "1"], 130),
+    "3 webhook workers on PostgreSQL": (["--mode", "webhook", "--database", "postgres", "--workers", "3"], 130),
 }
 
 
