@@ -84,9 +84,7 @@ class JobRunner:
             async with asyncio.timeout(timeout_s):
                 while self._soon:
                     await asyncio.gather(*self._soon, return_exceptions=True)
-        except TimeoutError:
-            for task in self._soon:
-                task.cancel()
+        except TimeoutError:  # the timeout cancelled the gather, and with it the jobs; let them unwind
             await asyncio.gather(*self._soon, return_exceptions=True)
 
     async def _run_soon(self, key: str) -> None:

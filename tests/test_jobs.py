@@ -174,3 +174,34 @@ async def test_a_failing_job_is_logged_and_tried_again_after_its_lease(
     clock.advance(LEASE + timedelta(seconds=1))
     assert await jobs.run_due() == 1
     assert calls == [1, 2] and await store.jobs() == []
+
+
+async def test_a_job_still_running_at_shutdown_is_cut_off_and_runs_again_after_its_lease(
+    store: Store, clock: FakeClock
+) -> None:
+    started, finished = asyncio.Event(), []
+    stuck = asyncio.Event()  # never set: the job hangs (a Bot API call that does not return)
+
+    async def slow(job: Any) -> Done:
+        started.set()
+        await stuck.wait()
+        finished.append(job.id)
+        return Done()
+
+    async def quick(job: Any) -> Done:
+        finished.append(job.id)
+        return Done()
+
+    await store.schedule("delivery", "delivery:1", clock.now())
+    jobs = JobRunner(store, clock, {"delivery": slow})
+    jobs.run_soon("delivery:1")
+    await started.wait()
+    await asyncio.wait_for(jobs.settle(timeout_s=0.05), timeout=5)  # shutdown: what still runs is cut off
+    stuck.set()
+    for _ in range(5):
+        await asyncio.sleep(0)  # a job left running would finish now
+    assert finished == [] and [job.key for job in await store.jobs()] == ["delivery:1"]
+    restarted = JobRunner(store, clock, {"delivery": quick})
+    assert await restarted.run_due() == 0  # still leased to the process that went down
+    clock.advance(LEASE + timedelta(seconds=1))
+    assert await restarted.run_due() == 1 and len(finished) == 1 and await store.jobs() == []
