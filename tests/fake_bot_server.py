@@ -71,12 +71,14 @@ def parse_params(content_type: str, body: bytes, query: str = "") -> dict[str, A
 @dataclass(frozen=True)
 class Request:
     """One HTTP request the server received: when, which method (or the raw path if rejected), its status, and
-    for a rejected one, Telegram's description of why."""
+    for a rejected one, Telegram's description of why. A request whose body was cut short (its client was killed
+    while sending it) is noted but never answered or handed to the API, as Telegram never sees it."""
 
     at: float  # time.monotonic()
     method: str
-    status: int  # 0: an injected timeout, never answered
+    status: int  # 0: an injected timeout, or a request cut short, never answered
     description: str = ""
+    cut: bool = False  # the body ended before its Content-Length: the client died sending it (not a call)
 
 
 class FakeBotServer:
@@ -154,10 +156,10 @@ class FakeBotServer:
         with self._updates_changed:
             self._updates_changed.notify_all()
 
-    def record(self, method: str, status: int, description: str = "") -> None:
+    def record(self, method: str, status: int, description: str = "", cut: bool = False) -> None:
         """Note one request (used by the handler)."""
         with self._requests_lock:
-            self.requests.append(Request(time.monotonic(), method, status, description))
+            self.requests.append(Request(time.monotonic(), method, status, description, cut))
 
     def statuses(self, method: str) -> list[tuple[float, int]]:
         """(time, status) of every request of `method`, in order."""
@@ -242,6 +244,10 @@ class _Handler(BaseHTTPRequestHandler):
         body = self.rfile.read(length) if length else b""
         parts = urlsplit(self.path)
         segments = parts.path.strip("/").split("/")
+        if len(body) < length:  # the client died half-way through its request: Telegram never sees such a call
+            self.fake.record(segments[-1], 0, "the request was cut short", cut=True)
+            self.close_connection = True
+            return
         if len(segments) != 2 or not segments[0].startswith("bot") or not segments[1]:
             self._reply(404, _not_found(), "(bad path)")
             return

@@ -128,9 +128,9 @@ class Fleet:
 
     def kill(self, worker: Worker) -> None:
         """SIGKILL one process and start it again at once."""
-        worker.process.kill()
-        self.kill_times.append(time.monotonic())
+        self.kill_times.append(time.monotonic())  # before the signal: the server may see the process die first
         self.kill_wall_times.append(time.time())
+        worker.process.kill()
         self.kill_names.append(worker.name)
         worker.start()
 
