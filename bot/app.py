@@ -29,6 +29,7 @@ from bot.jobs import RETENTION_EVERY, RETENTION_KEY, Done, JobRunner, Outcome, R
 from bot.pictures import Pictures
 from bot.settings import ConfigError, Settings
 from bot.storage import Job, Store, make_store
+from bot.taps import TapAnswers
 from flows.engine import Engine
 from flows.loader import load_content
 
@@ -49,6 +50,7 @@ class Services:
     jobs: JobRunner
     handlers: ChatHandlers
     pictures: Pictures
+    taps: TapAnswers
 
 
 def services(application: Application) -> Services:  # type: ignore[type-arg]
@@ -128,9 +130,10 @@ def build_application(
         return await check_ins.run(application.bot, job)
 
     jobs = JobRunner(store, clock, {"handoff": deliver_handoff, "retention": retention, FOLLOW_UP: check_in})
-    handlers = ChatHandlers(conversations, handoffs, jobs, pictures, settings.admin_ids)
+    taps = TapAnswers()
+    handlers = ChatHandlers(conversations, handoffs, jobs, pictures, taps, settings.admin_ids)
     application.bot_data["services"] = Services(
-        settings, engine, store, clock, conversations, handoffs, jobs, handlers, pictures
+        settings, engine, store, clock, conversations, handoffs, jobs, handlers, pictures, taps
     )
     private = filters.ChatType.PRIVATE
     application.add_handlers(

@@ -18,6 +18,7 @@ from bot.pictures import Pictures, draw_funnel_chart
 from bot.render import Sender
 from bot.stats import SMALL_CELL, chart_groups, funnel_table, render
 from bot.storage import StorageBusy
+from bot.taps import TapAnswers
 from flows.events import Back, Event, Restart, Resume, SharedContact, ShowInfo, ShowMenu, Start, Typed, decode
 from flows.replies import Button, Reply
 from flows.texts import fill
@@ -46,6 +47,7 @@ class ChatHandlers:
         handoffs: HandoffDelivery,
         jobs: JobRunner,
         pictures: Pictures,
+        taps: TapAnswers,
         admin_ids: frozenset[int] = frozenset(),
     ) -> None:
         self.conversations = conversations
@@ -53,6 +55,7 @@ class ChatHandlers:
         self.handoffs = handoffs
         self.jobs = jobs
         self.pictures = pictures
+        self.taps = taps
         self.admin_ids = admin_ids
         self.content = conversations.engine.content
         self.texts = self.content.texts
@@ -182,8 +185,9 @@ class ChatHandlers:
         """Groups: the bot works in private chats only, so no health talk happens in front of others."""
         user = update.effective_user
         language = self.texts.language_for(user.language_code if user else None)
-        if update.callback_query is not None:
-            await deliver(lambda: update.callback_query.answer(), "answerCallbackQuery")  # type: ignore[union-attr]
+        query = update.callback_query
+        if query is not None and self.taps.claim(query.id):
+            await self.taps.send(update.get_bot(), query.id, None)
         chat = update.effective_chat
         if chat is not None:
             text = self._text(language, "bot.private_only")
@@ -198,8 +202,9 @@ class ChatHandlers:
         chat_id = update.effective_chat.id
         language = self.texts.language_for(update.effective_user.language_code if update.effective_user else None)
         try:
-            if update.callback_query is not None:
-                await update.callback_query.answer()
+            query = update.callback_query
+            if query is not None and self.taps.claim(query.id):
+                await self.taps.send(context.bot, query.id, None)
             key = "bot.busy" if isinstance(error, StorageBusy) else "bot.error"
             await context.bot.send_message(chat_id, self._text(language, key))
         except Exception as send_error:
@@ -235,7 +240,8 @@ class ChatHandlers:
     async def _send(self, update: Update, replies: list[Reply], changed: bool = False) -> None:
         chat_id = self._chat_id(update)
         try:
-            await Sender(update.get_bot(), chat_id, self.pictures).send(replies, update.callback_query, changed)
+            sender = Sender(update.get_bot(), chat_id, self.pictures, self.taps)
+            await sender.send(replies, update.callback_query, changed)
         except ChatUnreachable:
             log.info("chat blocked the bot; marked inactive")
             await self.store.mark_inactive(chat_id)

@@ -14,6 +14,7 @@ from telegram.error import BadRequest, TelegramError
 from bot.delivery import ChatUnreachable, call_api, deliver
 from bot.pictures import Pictures
 from bot.summary_pdf import render_pdf
+from bot.taps import TapAnswers
 from flows.limits import split_message, visible_length
 from flows.replies import Reply
 
@@ -49,12 +50,16 @@ def keyboard(reply: Reply) -> Markup | None:
 
 class Sender:
     """Sends replies to one chat, in order, through `deliver` (retries, 403 -> ChatUnreachable); figures are
-    drawn by `pictures` (without it, a picture is sent as its caption)."""
+    drawn by `pictures` (without it, a picture is sent as its caption); a tapped button is answered through `taps`
+    (once: it may have been answered already, when the turn was held up)."""
 
-    def __init__(self, bot: Bot, chat_id: int, pictures: Pictures | None = None) -> None:
+    def __init__(
+        self, bot: Bot, chat_id: int, pictures: Pictures | None = None, taps: TapAnswers | None = None
+    ) -> None:
         self.bot = bot
         self.chat_id = chat_id
         self.pictures = pictures
+        self.taps = taps or TapAnswers()
 
     async def send(self, replies: list[Reply], query: CallbackQuery | None = None, changed: bool = False) -> None:
         """Answer a tapped button (with the first notice as a pop-up) while the next question goes out, edit or
@@ -64,10 +69,13 @@ class Sender:
             return
         to_send = list(replies)
         notice = next((r for r in to_send if r.kind == "notice"), None)
-        if notice is not None:
-            to_send.remove(notice)
-        # The answer and the next question travel at the same time: one round trip until the patient sees it.
-        answering = asyncio.ensure_future(self._answer_query(query, notice.text[:NOTICE_MAX_CHARS] if notice else None))
+        answering = None
+        if self.taps.claim(query.id):  # else it was answered, empty, while the turn waited: a notice is a message
+            if notice is not None:
+                to_send.remove(notice)
+            popup = notice.text[:NOTICE_MAX_CHARS] if notice else None
+            # The answer and the next question travel at the same time: one round trip until the patient sees it.
+            answering = asyncio.ensure_future(self.taps.send(self.bot, query.id, popup))
         try:
             editable = next((r for r in to_send if r.edit), None)
             if editable is not None and await self._edit(query, editable):
@@ -75,9 +83,11 @@ class Sender:
                 changed = False
             await self._send_all(to_send)
         except BaseException:
-            await asyncio.gather(answering, return_exceptions=True)  # the reply's error is the one to report
+            if answering is not None:  # the reply's error is the one to report
+                await asyncio.gather(answering, return_exceptions=True)
             raise
-        await answering
+        if answering is not None:
+            await answering
         if changed:  # after the new question is out: the patient sees it sooner
             await self._clear_keyboard(query)
 
@@ -154,15 +164,6 @@ class Sender:
             "sendDocument",
         )
         return sent.message_id
-
-    async def _answer_query(self, query: CallbackQuery, text: str | None) -> None:
-        try:
-            await deliver(
-                lambda: call_api(self.bot, "answerCallbackQuery", callback_query_id=query.id, text=text),
-                "answerCallbackQuery",
-            )
-        except BadRequest as error:  # the query is too old to answer: carry on with the reply
-            log.info("answerCallbackQuery failed: %s", error.message)
 
     async def _edit(self, query: CallbackQuery, reply: Reply) -> bool:
         message = query.message

@@ -58,11 +58,20 @@ class UpdateGate:
     def __init__(self, application: Application, store: Store, limit: int = CONCURRENT_UPDATES) -> None:  # type: ignore[type-arg]
         self.application = application
         self.store = store
+        self.taps = services(application).taps
         self._slots = asyncio.Semaphore(limit)
         self._local = ChatLocks()
 
     async def handle(self, update: Update) -> None:
-        """Process one update; returns once it is handled (effects committed, replies sent or given up)."""
+        """Process one update; returns once it is handled (effects committed, replies sent or given up). A tapped
+        button is answered within a fraction of a second even when the turn has to wait (bot/taps.py)."""
+        if update.callback_query is None:
+            await self._handle(update)
+            return
+        async with self.taps.guard(self.application.bot, update.callback_query.id):
+            await self._handle(update)
+
+    async def _handle(self, update: Update) -> None:
         key = chat_key(update)
         if key is None:
             async with self._slots:
@@ -152,8 +161,16 @@ class Poller:
 
     async def _handle(self, update: Update) -> None:
         try:
-            await self.gate.handle(update)
-            await self.store.inbox_done([update.update_id])
+            for wait in (*POLL_BACKOFF_S, None):
+                try:
+                    await self.gate.handle(update)
+                    await self.store.inbox_done([update.update_id])
+                    return
+                except StorageBusy:  # the chat's lock could not be had: the database is busy or away for now
+                    if wait is None:
+                        raise
+                    log.warning("database busy; the update is tried again in %.0f s", wait)
+                    await asyncio.sleep(wait)
         except Exception:  # the error handler already told the user; the update stays kept for a restart
             log.exception("update not handled; it stays in the inbox")
         finally:

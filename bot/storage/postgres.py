@@ -114,7 +114,7 @@ class PostgresStore:
             if held is not None:
                 yield held
             else:
-                async with self.pool.acquire() as connection:
+                async with self.pool.acquire(timeout=self.timeout_s) as connection:
                     yield connection
         except (
             OSError,
