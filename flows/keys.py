@@ -75,7 +75,6 @@ SYSTEM_KEYS: dict[str, KeyKind] = {
             "series.progress",
             "knowledge.answer_true",
             "knowledge.answer_false",
-            "comparison.what",
             "comparison.may",
             "comparison.risks",
             "comparison.time_cost",

@@ -64,6 +64,10 @@ class MissingTranslation(Problem):
     """A text exists in the default language but not in another one."""
 
 
+class EmptyText(Problem):
+    """A text shows nothing once its HTML is read (Telegram refuses an empty message, caption or button)."""
+
+
 class TextTooLong(Problem):
     """A text is longer than Telegram allows in one message."""
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+from flows.limits import plain_text
+
 ReplyKind = Literal["question", "message", "notice"]
+
+
+class EmptyReply(ValueError):
+    """A reply whose text shows nothing: Telegram refuses such a message or caption (`validate` reports the texts
+    that would make one)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +67,10 @@ class Reply:
     document: Document | None = None  # when set, `text` is the caption of this file
     picture: Picture | None = None  # when set, `text` is the caption of this picture (its text alternative)
     contact_keyboard: tuple[str, str] | None = None  # labels: "share my phone number" and "cancel"
+
+    def __post_init__(self) -> None:
+        if not plain_text(self.text).strip():
+            raise EmptyReply(f"the reply built from '{self.key}' shows nothing")
 
     def keys(self) -> tuple[str, ...]:
         """Every text key this reply was built from."""

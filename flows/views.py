@@ -27,9 +27,8 @@ def compose_comparison(options: list[DecisionOption], text: Callable[[str], str]
     """The options as numbered blocks: name, what it is, what it may do, risks, time and cost, figures."""
     blocks = []
     for number, option in enumerate(options, start=1):
-        lines = [f"<b>{number}. {text(option.name)}</b>"]
+        lines = [f"<b>{number}. {text(option.name)}</b>", text(option.what)]
         for label, key in (
-            ("comparison.what", option.what),
             ("comparison.may", option.may),
             ("comparison.risks", option.risks),
             ("comparison.time_cost", option.time_cost),

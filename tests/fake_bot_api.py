@@ -119,6 +119,15 @@ class Call:
 
 
 @dataclass
+class Rejection:
+    """A call refused as Telegram would refuse it (not an injected fault): what was asked, and why not."""
+
+    method: str
+    params: dict[str, Any]
+    description: str
+
+
+@dataclass
 class Fault:
     """An injected failure for the next call of `method` (or any method when None)."""
 
@@ -133,6 +142,7 @@ class FakeBotApi:
     """The fake server's state: chats' messages, recorded calls, queued updates and injected faults."""
 
     calls: list[Call] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)  # calls refused as Telegram would (not injected faults)
     messages: dict[int, dict[int, dict[str, Any]]] = field(default_factory=lambda: defaultdict(dict))
     faults: list[Fault] = field(default_factory=list)
     updates: list[dict[str, Any]] = field(default_factory=list)
@@ -183,10 +193,15 @@ class FakeBotApi:
                 500: "Internal Server Error",
             }
             raise ApiError(code, descriptions[code], fault.retry_after if code == 429 else None)
-        if method not in METHODS:
-            raise ApiError(404, "Not Found")
-        handler = getattr(self, f"_{method}", None)
-        result = handler(params) if handler else True
+        try:
+            if method not in METHODS:
+                raise ApiError(404, "Not Found")
+            handler = getattr(self, f"_{method}", None)
+            result = handler(params) if handler else True
+        except ApiError as error:
+            with self.lock:
+                self.rejected.append(Rejection(method, params, error.description))
+            raise
         with self.lock:
             self.calls.append(Call(method, params))
         return result

@@ -25,6 +25,7 @@ class OfflineRequest(BaseRequest):
         self.api = api
         self.hanging: set[int] = set()
         self.release = asyncio.Event()
+        self.stuck = asyncio.Event()  # set once a call for a hanging chat is waiting
 
     async def initialize(self) -> None:
         """Nothing to open."""
@@ -49,6 +50,7 @@ class OfflineRequest(BaseRequest):
         api_method = url.rsplit("/", 1)[-1]
         params: dict[str, Any] = dict(request_data.json_parameters) if request_data else {}
         if int(params.get("chat_id", 0) or 0) in self.hanging:
+            self.stuck.set()
             await self.release.wait()
         files = request_data.multipart_data if request_data else None
         if files:

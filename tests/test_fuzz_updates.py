@@ -24,7 +24,7 @@ import json
 import logging
 import os
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -39,7 +39,7 @@ from flows.events import Back, Choose, Done, Restart, Toggle, decode
 from flows.states.base import StateBase
 from tests.conftest import make_settings
 from tests.db import rows as file_rows
-from tests.fake_bot_api import BOT_USER, ApiError, FakeBotApi
+from tests.fake_bot_api import BOT_USER, FakeBotApi
 from tests.telegram_harness import OfflineRequest
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "150"))
@@ -348,20 +348,6 @@ PEOPLE = st.lists(
 # --- the bot under test ---------------------------------------------------------------------------------
 
 
-@dataclass
-class StrictApi(FakeBotApi):
-    """The fake Bot API, remembering every call it rejected."""
-
-    rejected: list[tuple[str, dict[str, Any], str]] = field(default_factory=list)
-
-    def handle(self, method: str, params: dict[str, Any]) -> Any:
-        try:
-            return super().handle(method, params)
-        except ApiError as error:
-            self.rejected.append((method, params, error.description))
-            raise
-
-
 class ErrorRecords(logging.Handler):
     """Every log record at ERROR or above, from any logger."""
 
@@ -385,7 +371,7 @@ _ids = itertools.count(10_000)
 class Run:
     """One example: the Application, the fake API and what each update must have caused."""
 
-    def __init__(self, app: Any, api: StrictApi, people: list[Person]) -> None:
+    def __init__(self, app: Any, api: FakeBotApi, people: list[Person]) -> None:
         self.app = app
         self.api = api
         self.people = people
@@ -771,7 +757,7 @@ async def run_example(people: list[Person], depth: int, choice: int, ops: list[O
     root.addHandler(errors)
     try:
         with tempfile.TemporaryDirectory(prefix="fuzz-updates-") as folder:
-            api = StrictApi()
+            api = FakeBotApi()
             settings_ = make_settings(Path(folder))
             app = build_application(settings_, engine=engine(), request=OfflineRequest(api), rate_limit=False)
             run = Run(app, api, people)

@@ -262,13 +262,18 @@ class Patient:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, store: Store | None = None, clock: FakeClock | None = None, api: FakeBotApi | None = None
+    settings: Settings,
+    store: Store | None = None,
+    clock: FakeClock | None = None,
+    api: FakeBotApi | None = None,
+    request: OfflineRequest | None = None,
 ) -> AsyncIterator[BotEnv]:
-    """A started Application on `settings` with the offline Bot API (a new one, or `api`), a clock the test moves
-    (or `clock`), and the store the settings name (or `store`)."""
-    api = api or FakeBotApi()
+    """A started Application on `settings` with the offline Bot API (a new one, or `api`, through `request` if
+    given), a clock the test moves (or `clock`), and the store the settings name (or `store`)."""
+    api = api or (request.api if request else FakeBotApi())
     clock = clock or FakeClock()
-    app = build_application(settings, request=OfflineRequest(api), rate_limit=False, store=store, clock=clock)
+    request = request or OfflineRequest(api)
+    app = build_application(settings, request=request, rate_limit=False, store=store, clock=clock)
     async with app:
         await start_services(app)
         try:

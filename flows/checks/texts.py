@@ -17,10 +17,12 @@ from flows.limits import (
     MAX_NOTICE_CHARS,
     callback_fits,
     html_problems,
+    plain_text,
     visible_length,
 )
 from flows.problems import (
     CallbackTooLong,
+    EmptyText,
     InvalidHtml,
     LabelTooLong,
     MissingText,
@@ -96,6 +98,8 @@ def _check_text(key: str, entry: TextEntry, kinds: set[KeyKind], report: Report)
         report.add(
             InvalidHtml, entry.place, f"'{key}': {message}", "Telegram allows b, i, u, s, a, code, pre, blockquote"
         )
+    if not plain_text(entry.text).strip():
+        report.add(EmptyText, entry.place, f"'{key}' shows nothing", "write the text, or remove the key")
     length = visible_length(entry.text)
     for kind in kinds - {KeyKind.LABEL}:
         limit, hint = LIMITS[kind]
